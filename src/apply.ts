@@ -1,0 +1,177 @@
+import {
+  chmodSync, closeSync, constants, copyFileSync, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync,
+  openSync, readFileSync, readdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync,
+} from "node:fs";
+import { randomBytes } from "node:crypto";
+import { dirname } from "node:path";
+import { errnoOf } from "./errors.ts";
+import { hashBuffer, hashFile } from "./hash.ts";
+import { toMicros, type Entry, type Kind } from "./walk.ts";
+
+/**
+ * The only module that writes the replica. Every file lands under a temporary name in its
+ * own directory and is renamed into place; nothing here follows a symlink found in the replica.
+ */
+const TEMP_PREFIX = ".synchro-";
+const TEMP_SUFFIX = ".tmp";
+export const isTempName = (name: string): boolean => name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX);
+const tempPathIn = (dirAbs: string): string => `${dirAbs}/${TEMP_PREFIX}${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`;
+
+/** Files up to this size are read whole, hashed and written in one go; larger ones use copy_file_range. */
+const SMALL_FILE = 1 << 20;
+const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+const O_DIRECTORY = constants.O_DIRECTORY ?? 0;
+
+export interface Written {
+  hash: string | null;
+  rIno: number;
+  rCtime: number;
+}
+
+export class SourceChanged extends Error {}
+
+const seconds = (micros: number): number => micros / 1e6;
+
+function unlinkQuiet(abs: string): void {
+  try {
+    unlinkSync(abs);
+  } catch {
+    // Already gone, or the error that brought us here is the one worth reporting.
+  }
+}
+
+function replicaStat(abs: string): { rIno: number; rCtime: number } {
+  const st = lstatSync(abs);
+  return { rIno: st.ino, rCtime: toMicros(st.ctimeMs) };
+}
+
+/** Sets mode and mtime through a descriptor opened with O_NOFOLLOW, so a planted symlink is never followed. */
+export function setMeta(abs: string, entry: Entry): void {
+  if (entry.kind === "symlink") {
+    setSymlinkTime(abs, entry);
+    return;
+  }
+  const fd = openSync(abs, constants.O_RDONLY | O_NOFOLLOW | (entry.kind === "dir" ? O_DIRECTORY : 0));
+  try {
+    fchmodSync(fd, entry.mode);
+    futimesSync(fd, Date.now() / 1000, seconds(entry.mtime));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function setSymlinkTime(abs: string, entry: Entry): void {
+  try {
+    lutimesSync(abs, Date.now() / 1000, seconds(entry.mtime));
+  } catch (err) {
+    // Some runtimes lack lutimes; a link's own mtime is cosmetic, its target text is what matters.
+    if (errnoOf(err) !== "ENOSYS" && !(err instanceof TypeError)) throw err;
+  }
+}
+
+function sameSource(a: Entry, b: Entry | null): boolean {
+  return b !== null && a.size === b.size && a.mtime === b.mtime && a.ctime === b.ctime && a.ino === b.ino;
+}
+
+/**
+ * Copies one regular file into place and returns its hash. Throws SourceChanged when the
+ * source moved under us (the temp file is removed); `restat` gives the source's stat now.
+ */
+export function copyFile(srcAbs: string, dstAbs: string, entry: Entry, restat: () => Entry | null): Written {
+  const tmp = tempPathIn(dirname(dstAbs));
+  let hash: string;
+  try {
+    if (entry.size <= SMALL_FILE) {
+      const data = readFileSync(srcAbs);
+      hash = hashBuffer(data);
+      // 'wx' is O_CREAT|O_EXCL: it never opens an existing file or follows a link at the temp name.
+      writeFileSync(tmp, data, { flag: "wx", mode: 0o600 });
+    } else {
+      copyFileSync(srcAbs, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      hash = hashFile(tmp);
+    }
+    if (!sameSource(entry, restat())) throw new SourceChanged(`changed while being copied`);
+    setMeta(tmp, entry);
+    renameSync(tmp, dstAbs);
+  } catch (err) {
+    unlinkQuiet(tmp);
+    throw err;
+  }
+  return { hash, ...replicaStat(dstAbs) };
+}
+
+export function makeSymlink(dstAbs: string, entry: Entry): Written {
+  const tmp = tempPathIn(dirname(dstAbs));
+  try {
+    symlinkSync(entry.target!, tmp);
+    setSymlinkTime(tmp, entry);
+    renameSync(tmp, dstAbs);
+  } catch (err) {
+    unlinkQuiet(tmp);
+    throw err;
+  }
+  return { hash: null, ...replicaStat(dstAbs) };
+}
+
+/** Creates a directory owner-writable; its real mode and mtime are set after its contents. */
+export function makeDir(dstAbs: string): Written {
+  mkdirSync(dstAbs, { mode: 0o700 });
+  return { hash: null, ...replicaStat(dstAbs) };
+}
+
+/** Makes sure `abs` is a real directory, not a symlink to one; lets a read-only one take writes. */
+export function isRealDir(abs: string): boolean {
+  try {
+    return lstatSync(abs).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export function makeWritable(dirAbs: string, mode: number): void {
+  const fd = openSync(dirAbs, constants.O_RDONLY | O_NOFOLLOW | O_DIRECTORY);
+  try {
+    fchmodSync(fd, mode | 0o700);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface Removed {
+  path: string;
+  kind: Kind;
+  size: number | null;
+}
+
+/**
+ * Removes a replica entry, depth first. Each level is lstat'ed and links are unlinked, never
+ * followed: a symlink planted in the replica cannot lead a delete outside it.
+ */
+export function removeTree(abs: string, rel: string, onRemoved: (r: Removed) => void): void {
+  let st;
+  try {
+    st = lstatSync(abs);
+  } catch (err) {
+    if (errnoOf(err) === "ENOENT") return;
+    throw err;
+  }
+  if (!st.isDirectory()) {
+    unlinkSync(abs);
+    onRemoved({ path: rel, kind: st.isSymbolicLink() ? "symlink" : "file", size: st.isFile() ? st.size : null });
+    return;
+  }
+  if ((st.mode & 0o200) === 0) chmodSync(abs, (st.mode & 0o7777) | 0o700);
+  for (const name of readdirSync(abs)) removeTree(`${abs}/${name}`, `${rel}/${name}`, onRemoved);
+  rmdirSync(abs);
+  onRemoved({ path: rel, kind: "dir", size: null });
+}
+
+/** Moves a replica entry aside (for --backup-dir) instead of destroying it. */
+export function moveAside(abs: string, toAbs: string): void {
+  mkdirSync(dirname(toAbs), { recursive: true });
+  renameSync(abs, toAbs);
+}
+
+export function renameEntry(fromAbs: string, toAbs: string): void {
+  renameSync(fromAbs, toAbs);
+}

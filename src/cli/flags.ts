@@ -1,0 +1,67 @@
+import type { Command } from "cac";
+import type { ConfigOptions } from "../config.ts";
+import type { Verbosity } from "../log.ts";
+
+export interface Flags {
+  interval?: unknown;
+  log?: string;
+  state?: string;
+  exclude?: string | string[];
+  dryRun?: boolean;
+  checksum?: boolean;
+  full?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  force?: boolean;
+  maxDelete?: string | number;
+  backupDir?: string;
+  keep?: string | number;
+  historyDays?: string | number;
+  wait?: boolean;
+  debounce?: unknown;
+}
+
+/** The options every command that syncs takes; defaults are stated here and applied in config.ts. */
+export function syncOptions(cmd: Command): Command {
+  return cmd
+    .option("--interval <seconds>", "Repeat every N seconds (N > 0, decimals allowed); runs never overlap")
+    .option("--log <file>", "Log file (default: synchro.log beside the index)")
+    .option("--state <file>", "Index database (default: $XDG_STATE_HOME/synchro/index.db, else ~/.local/state/synchro/index.db)")
+    .option("--exclude <glob>", "Skip paths matching this picomatch glob; repeatable. Also read from .synchroignore")
+    .option("--dry-run", "Print the itemized plan; change nothing")
+    .option("--checksum", "Decide 'changed' by content hash, not by size and mtime")
+    .option("--full", "Rescan the replica too, and repair anything that differs from the source")
+    .option("--json", "Print one JSON summary per run on stdout")
+    .option("-q, --quiet", "Only warnings and errors on the console")
+    .option("--verbose", "Every operation on the console")
+    .option("--force", "Override the safety guards (empty source, delete limit)")
+    .option("--max-delete <n|n%>", "Refuse runs that would delete more than this (default: 50%)")
+    .option("--backup-dir <dir>", "Move replaced and deleted replica files to <dir>/<run time>/ instead")
+    .option("--keep <days>", "With --backup-dir: prune versions older than this")
+    .option("--history-days <days>", "Keep the operation history this long (default: 180)")
+    .option("--wait", "If another run holds this replica, wait for it instead of exiting 3");
+}
+
+export function verbosityOf(flags: Flags): Verbosity {
+  if (flags.quiet || flags.json) return "quiet";
+  return flags.verbose ? "verbose" : "normal";
+}
+
+export function configFromFlags(source: string, replica: string, flags: Flags): ConfigOptions {
+  return {
+    source,
+    replica,
+    state: flags.state,
+    exclude: flags.exclude,
+    dryRun: flags.dryRun,
+    checksum: flags.checksum,
+    full: flags.full,
+    force: flags.force,
+    maxDelete: flags.maxDelete,
+    backupDir: flags.backupDir,
+    keep: flags.keep,
+    historyDays: flags.historyDays,
+    wait: flags.wait,
+  };
+}

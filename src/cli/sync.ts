@@ -1,0 +1,105 @@
+import { dirname, join } from "node:path";
+import type { CAC } from "cac";
+import { openSession, type Session } from "../session.ts";
+import { SynchroError } from "../errors.ts";
+import { parsePositive } from "../config.ts";
+import { createLog, type Log } from "../log.ts";
+import type { SyncSummary } from "../run.ts";
+import type { SyncEvent } from "../events.ts";
+import { formatPlanLine, formatSummary, printable } from "./output.ts";
+import { syncOptions, configFromFlags, verbosityOf, type Flags } from "./flags.ts";
+import { stopSignal } from "./signals.ts";
+
+const EXAMPLES = [
+  "synchro sync ~/Documents /mnt/backup/Documents",
+  "synchro sync ~/photos /mnt/nas/photos --exclude '*.tmp' --interval 600",
+  "synchro sync ~/code /mnt/backup/code --dry-run",
+];
+
+export function registerSync(cli: CAC, exit: (code: number) => void): void {
+  const handler = async (source: string, replica: string, flags: Flags) => exit(await syncCommand(source, replica, flags));
+  const sync = cli.command("sync <source> <replica>", "Make <replica> an exact copy of <source>; with --interval, repeat until Ctrl+C");
+  syncOptions(sync);
+  for (const e of EXAMPLES) sync.example(e);
+  sync.action(handler);
+
+  const legacy = cli.command("[source] [replica]", "The original form: same as `synchro sync <source> <replica>`");
+  syncOptions(legacy);
+  legacy.example("synchro ~/Documents /mnt/backup/Documents --interval 300 --log /var/log/synchro.log");
+  legacy.action(async (source: string | undefined, replica: string | undefined, flags: Flags) => {
+    if (source === undefined) {
+      cli.outputHelp();
+      exit(source === undefined && replica === undefined ? 0 : 2);
+      return;
+    }
+    if (replica === undefined) throw new SynchroError("USAGE", `unknown command or missing <replica>: '${source}'`);
+    await handler(source, replica, flags);
+  });
+}
+
+/** Human lines for each operation go to the log (console only with --verbose); --json keeps stdout for the summary. */
+function eventPrinter(log: () => Log | null, flags: Flags): (e: SyncEvent) => void {
+  return (e) => {
+    if (e.type === "progress") return;
+    if (e.type === "plan") {
+      if (!flags.json) process.stdout.write(formatPlanLine(e) + "\n");
+      return;
+    }
+    const from = e.from ? ` (from ${printable(e.from)})` : "";
+    const err = e.error ? `: ${e.error}` : "";
+    log()?.op(`${e.action} ${printable(e.path)}${from}${err}`);
+  };
+}
+
+function report(summary: SyncSummary, flags: Flags, log: Log | null): void {
+  if (flags.json) process.stdout.write(JSON.stringify(summary) + "\n");
+  log?.summary(formatSummary(summary));
+}
+
+export async function syncCommand(source: string, replica: string, flags: Flags): Promise<number> {
+  const interval = flags.interval === undefined ? null : parsePositive("--interval", flags.interval, "BAD_INTERVAL");
+  let log: Log | null = null;
+  const stop = stopSignal();
+  let session: Session | null = null;
+  let total = 0;
+  try {
+    session = await openSession({
+      ...configFromFlags(source, replica, flags),
+      onConfig: (cfg) => {
+        log = createLog({ file: flags.log ?? join(dirname(cfg.state), "synchro.log"), verbosity: verbosityOf(flags) });
+      },
+      get logger() {
+        return log!.logger;
+      },
+      onEvent: eventPrinter(() => log, flags),
+    });
+    for (;;) {
+      try {
+        const summary = await session.run(interval ? "interval" : "sync", stop.signal);
+        total += Object.entries(summary.counts).reduce((n, [k, v]) => (k === "adopt" ? n : n + v), 0);
+        report(summary, flags, log);
+        if (!interval) return summary.errors.length > 0 ? 1 : 0;
+      } catch (err) {
+        if (!interval || !(err instanceof SynchroError) || err.code === "ABORTED" || err.exitCode === 2) throw err;
+        // A refused or locked tick is logged; the next tick tries again (the disk may be back).
+        (log as Log | null)?.logger.error(err.message);
+      }
+      if (await stop.sleep(interval * 1000)) break;
+    }
+    (log as Log | null)?.logger.info(`stopped; ${total} operations in this session`);
+    return 0;
+  } catch (err) {
+    if (err instanceof SynchroError && err.code === "ABORTED") {
+      (log as Log | null)?.logger.warn(`interrupted; ${total} operations in this session`);
+      return interval ? 0 : 130;
+    }
+    if (err instanceof SynchroError && err.code === "DELETE_LIMIT" && flags.json) {
+      process.stdout.write(JSON.stringify(err.data.summary) + "\n");
+    }
+    throw err;
+  } finally {
+    session?.close();
+    stop.dispose();
+    (log as Log | null)?.close();
+  }
+}

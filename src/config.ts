@@ -1,0 +1,166 @@
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import picomatch from "picomatch";
+import { SynchroError } from "./errors.ts";
+import type { Kind } from "./walk.ts";
+
+/** Everything a run needs, checked once: absolute real paths, compiled excludes, parsed limits. */
+export interface Config {
+  readonly source: string;
+  readonly replica: string;
+  readonly state: string;
+  readonly excludes: readonly string[];
+  readonly isExcluded: (path: string, kind: Kind) => boolean;
+  readonly dryRun: boolean;
+  readonly checksum: boolean;
+  readonly full: boolean;
+  readonly force: boolean;
+  readonly maxDelete: DeleteLimit;
+  readonly backupDir: string | null;
+  readonly keepDays: number | null;
+  readonly historyDays: number;
+  readonly wait: boolean;
+}
+
+export type DeleteLimit = { count: number } | { percent: number };
+
+export interface PathOptions {
+  source: string;
+  replica: string;
+  state?: string;
+}
+
+export interface ConfigOptions extends PathOptions {
+  exclude?: string | string[];
+  dryRun?: boolean;
+  checksum?: boolean;
+  full?: boolean;
+  force?: boolean;
+  maxDelete?: string | number;
+  backupDir?: string;
+  keep?: number | string;
+  historyDays?: number | string;
+  wait?: boolean;
+}
+
+export const IGNORE_FILE = ".synchroignore";
+
+export function defaultStatePath(env: Record<string, string | undefined> = process.env): string {
+  const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), ".local", "state");
+  return join(base, "synchro", "index.db");
+}
+
+const isInside = (child: string, parent: string): boolean => child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
+
+/** Resolves the replica through its nearest existing ancestor, so symlinks and '..' cannot hide nesting. */
+function realReplica(abs: string): string {
+  if (existsSync(abs)) return realpathSync(abs);
+  const parent = dirname(abs);
+  if (!existsSync(parent)) {
+    throw new SynchroError("REPLICA_PARENT_MISSING", `replica's parent folder does not exist: ${parent}`);
+  }
+  return join(realpathSync(parent), basename(abs));
+}
+
+/** Checks source and replica; the source may be missing only when the index must say whether it vanished. */
+export function resolvePaths(opts: PathOptions): { source: string; replica: string; state: string; sourceExists: boolean } {
+  if (!opts.source || !opts.replica) throw new SynchroError("USAGE", "both <source> and <replica> are required");
+  const sourceAbs = resolve(opts.source);
+  const replicaAbs = resolve(opts.replica);
+  const state = resolve(opts.state ?? defaultStatePath());
+  const sourceExists = existsSync(sourceAbs);
+  if (sourceExists && !statSync(sourceAbs).isDirectory()) {
+    throw new SynchroError("SOURCE_NOT_DIR", `source is not a directory: ${sourceAbs}`);
+  }
+  if (existsSync(replicaAbs) && !statSync(replicaAbs).isDirectory()) {
+    throw new SynchroError("REPLICA_IS_FILE", `replica exists and is not a directory: ${replicaAbs}`);
+  }
+  const replica = realReplica(replicaAbs);
+  const source = sourceExists ? realpathSync(sourceAbs) : sourceAbs;
+  if (isInside(replica, source) || isInside(source, replica)) {
+    const what = source === replica ? "are the same folder" : "are nested: one is inside the other";
+    throw new SynchroError("NESTED_PATHS", `source and replica ${what} (${source}, ${replica})`);
+  }
+  if (isInside(state, replica) || isInside(state, source)) {
+    throw new SynchroError("NESTED_PATHS", `the index ${state} must not live inside the source or the replica`);
+  }
+  return { source, replica, state, sourceExists };
+}
+
+/** Compiles excludes like rsync reads them: no slash matches the name anywhere, a trailing slash means directories only. */
+export function compileExcludes(patterns: readonly string[]): (path: string, kind: Kind) => boolean {
+  const matchers = patterns.map((raw) => {
+    const dirOnly = raw.endsWith("/");
+    const pattern = dirOnly ? raw.slice(0, -1) : raw;
+    const anchored = pattern.startsWith("/");
+    const glob = anchored ? pattern.slice(1) : pattern;
+    let match: (p: string) => boolean;
+    try {
+      match = picomatch(glob, { dot: true, strictBrackets: true, basename: !anchored && !glob.includes("/") });
+    } catch (err) {
+      throw new SynchroError("BAD_GLOB", `invalid exclude pattern '${raw}': ${(err as Error).message}`);
+    }
+    return { dirOnly, match };
+  });
+  if (matchers.length === 0) return () => false;
+  return (path, kind) => matchers.some((m) => (!m.dirOnly || kind === "dir") && m.match(path));
+}
+
+function readIgnoreFile(source: string): string[] {
+  const file = join(source, IGNORE_FILE);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"));
+}
+
+export function parseDeleteLimit(value: string | number | undefined): DeleteLimit {
+  if (value === undefined) return { percent: 50 };
+  const text = String(value).trim();
+  const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(text);
+  if (!m) throw new SynchroError("BAD_OPTION", `--max-delete must be a count or a percentage, like 100 or 20%; got '${text}'`);
+  const n = Number(m[1]);
+  if (m[2]) {
+    if (n > 100) throw new SynchroError("BAD_OPTION", `--max-delete percentage must be at most 100%; got '${text}'`);
+    return { percent: n };
+  }
+  if (!Number.isInteger(n)) throw new SynchroError("BAD_OPTION", `--max-delete count must be a whole number; got '${text}'`);
+  return { count: n };
+}
+
+export function parsePositive(name: string, value: unknown, code: "BAD_INTERVAL" | "BAD_OPTION" = "BAD_OPTION"): number {
+  const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
+  if (!Number.isFinite(n) || n <= 0) throw new SynchroError(code, `${name} must be a number greater than 0; got '${value}'`);
+  return n;
+}
+
+const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+export function resolveConfig(opts: ConfigOptions): Config & { sourceExists: boolean } {
+  const paths = resolvePaths(opts);
+  let backupDir: string | null = null;
+  const excludes = asList(opts.exclude).map(String);
+  if (opts.backupDir) {
+    backupDir = resolve(opts.backupDir);
+    if (isInside(backupDir, paths.source)) throw new SynchroError("NESTED_PATHS", `--backup-dir must not be inside the source: ${backupDir}`);
+    if (isInside(backupDir, paths.replica)) excludes.push("/" + relative(paths.replica, backupDir).split(sep).join("/"));
+  }
+  if (paths.sourceExists) excludes.push(...readIgnoreFile(paths.source));
+  const isExcluded = compileExcludes(excludes);
+  return Object.freeze({
+    ...paths,
+    excludes,
+    isExcluded,
+    dryRun: !!opts.dryRun,
+    checksum: !!opts.checksum,
+    full: !!opts.full,
+    force: !!opts.force,
+    maxDelete: parseDeleteLimit(opts.maxDelete),
+    backupDir,
+    keepDays: opts.keep === undefined ? null : parsePositive("--keep", opts.keep),
+    historyDays: opts.historyDays === undefined ? 180 : parsePositive("--history-days", opts.historyDays),
+    wait: !!opts.wait,
+  });
+}

@@ -1,0 +1,79 @@
+import { SynchroError } from "./errors.ts";
+import { removeTree } from "./apply.ts";
+import { moveToBackup } from "./backup.ts";
+import { listDir, type Kind } from "./walk.ts";
+import { dstAbs, parentOf, record, type RunState } from "./run.ts";
+
+export interface PendingDelete {
+  path: string;
+  kind: Kind;
+  /** True when the index (not a replica listing) said this path exists. */
+  indexed: boolean;
+}
+
+const isUnder = (path: string, roots: Set<string>): boolean => {
+  for (let p = path; p !== ""; p = parentOf(p)) if (roots.has(p)) return true;
+  return false;
+};
+
+/** Counts a replica subtree without following links: for the delete limit, and for dry runs. */
+function countTree(abs: string): number {
+  const listing = listDir(abs);
+  let n = 0;
+  for (const e of listing.entries) n += e.kind === "dir" ? 1 + countTree(`${abs}/${e.name}`) : 1;
+  return n;
+}
+
+function entriesIn(s: RunState, d: PendingDelete): number {
+  if (d.kind !== "dir") return 1;
+  return 1 + (d.indexed ? s.deps.store.entries.countSubtree(s.pair, d.path) : countTree(dstAbs(s, d.path)));
+}
+
+export function deleteLimit(s: RunState, replicaEntries: number): number {
+  const limit = s.cfg.maxDelete;
+  return "count" in limit ? limit.count : Math.floor((limit.percent / 100) * replicaEntries);
+}
+
+/**
+ * Deletes run last, and not at all after errors (as rclone does): a failing run never deletes
+ * more. Above the limit nothing is deleted and the caller reports DELETE_LIMIT.
+ */
+export function applyDeletes(s: RunState): { refused: number; limit: number } {
+  const live = s.pendingDeletes.filter(
+    (d) => !isUnder(d.path, s.renamedAway) && (!d.indexed || s.deps.store.entries.get(s.pair, d.path) !== null),
+  );
+  const counted = live.map((d) => ({ d, n: entriesIn(s, d) }));
+  const total = counted.reduce((sum, c) => sum + c.n, 0);
+  // A replica listing saw only the top of each stray subtree; add what lies beneath.
+  const replicaEntries = s.replicaEntries + counted.reduce((sum, c) => sum + (c.d.indexed ? 0 : c.n - 1), 0);
+  const limit = deleteLimit(s, replicaEntries);
+  if (total === 0) return { refused: 0, limit };
+  if (total > limit && !s.cfg.force) {
+    for (const { d } of counted) if (s.cfg.dryRun) record(s, d.kind === "dir" ? "rmdir" : "delete", d.path, null);
+    s.deps.logger.warn(`refusing to delete ${total} of ${replicaEntries} replica entries (limit ${limit}); use --force or raise --max-delete`);
+    return { refused: total, limit };
+  }
+  if (s.errors.length > 0 && !s.cfg.dryRun) {
+    s.deps.logger.warn(`skipping ${total} deletions because this run had ${s.errors.length} errors`);
+    return { refused: 0, limit };
+  }
+  for (const { d } of counted) deleteOne(s, d);
+  return { refused: 0, limit };
+}
+
+function deleteOne(s: RunState, d: PendingDelete): void {
+  if (s.cfg.dryRun) {
+    record(s, d.kind === "dir" ? "rmdir" : "delete", d.path, null);
+    return;
+  }
+  try {
+    if (s.cfg.backupDir) moveToBackup(s, d.path);
+    else removeTree(dstAbs(s, d.path), d.path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
+    s.deps.store.write(() => s.deps.store.entries.remove(s.pair, d.path));
+    s.touched.add(parentOf(d.path));
+  } catch (err) {
+    const message = err instanceof SynchroError ? err.message : `deleting: ${(err as Error).message}`;
+    s.deps.logger.error(`${d.path}: ${message}`);
+    record(s, "error", d.path, null, { error: message });
+  }
+}

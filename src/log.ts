@@ -1,0 +1,93 @@
+import { closeSync, fstatSync, openSync, statSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import { mkdirSync } from "node:fs";
+import { createConsola, type ConsolaReporter, type LogObject } from "consola";
+import { SynchroError, errnoOf } from "./errors.ts";
+import type { Logger } from "./events.ts";
+
+export type Verbosity = "quiet" | "normal" | "verbose";
+
+/** consola levels: 1 warn, 3 info, 4 debug. Operation lines carry the tag "op". */
+const CONSOLE_LEVEL: Record<Verbosity, number> = { quiet: 1, normal: 3, verbose: 4 };
+/** Checking the log's inode costs one stat; doing it at most this often keeps 100k op lines cheap. */
+const RECHECK_MS = 100;
+
+/**
+ * Appends plain lines (ISO time, level, message) to a file. If someone deletes or rotates the
+ * file while we run, the next line notices the inode changed and writes a fresh file.
+ */
+export function fileReporter(file: string, now: () => number = Date.now): ConsolaReporter & { close(): void } {
+  let fd = openLog(file);
+  let ino = fstatSync(fd).ino;
+  let checkedAt = now();
+
+  function reopenIfMoved(): void {
+    if (now() - checkedAt < RECHECK_MS) return;
+    checkedAt = now();
+    let current: number | null = null;
+    try {
+      current = statSync(file).ino;
+    } catch {
+      current = null;
+    }
+    if (current === ino) return;
+    closeSync(fd);
+    fd = openLog(file);
+    ino = fstatSync(fd).ino;
+  }
+
+  return {
+    log(obj: LogObject) {
+      reopenIfMoved();
+      const text = obj.args.map((a) => (typeof a === "string" ? a : a instanceof Error ? a.message : JSON.stringify(a))).join(" ");
+      const level = obj.tag === "op" ? "info" : obj.type === "success" ? "info" : obj.type;
+      writeSync(fd, `${new Date(obj.date).toISOString()} ${level.toUpperCase()} ${text}\n`);
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+function openLog(file: string): number {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    return openSync(file, "a");
+  } catch (err) {
+    throw new SynchroError("LOG_UNWRITABLE", `cannot write the log file ${file}: ${errnoOf(err) ?? (err as Error).message}`);
+  }
+}
+
+export interface Log {
+  logger: Logger;
+  /** Operation lines: always in the file, on the console only when verbose. */
+  op(message: string): void;
+  /** A line for the console and the file that is not a log level (the run summary). */
+  summary(message: string): void;
+  close(): void;
+}
+
+export function createLog(opts: { file: string | null; verbosity: Verbosity }): Log {
+  const consoleLevel = CONSOLE_LEVEL[opts.verbosity];
+  // Console output goes to stderr: stdout belongs to results (--json, --dry-run, status).
+  const terminal = createConsola({ stdout: process.stderr, stderr: process.stderr, level: 5 });
+  const toConsole = terminal.options.reporters[0]!;
+  const file = opts.file ? fileReporter(opts.file) : null;
+  const consoleFilter: ConsolaReporter = {
+    log(obj, ctx) {
+      const level = obj.tag === "op" ? 4 : obj.level;
+      if (level <= consoleLevel) toConsole.log(obj, ctx);
+    },
+  };
+  const consola = createConsola({ level: 5, reporters: file ? [consoleFilter, file] : [consoleFilter], stdout: process.stderr, stderr: process.stderr });
+  const ops = consola.withTag("op");
+  return {
+    logger: {
+      debug: (m) => consola.debug(m),
+      info: (m) => consola.info(m),
+      warn: (m) => consola.warn(m),
+      error: (m) => consola.error(m),
+    },
+    op: (m) => ops.info(m),
+    summary: (m) => consola.success(m),
+    close: () => file?.close(),
+  };
+}

@@ -1,0 +1,105 @@
+import { readdirSync } from "node:fs";
+import { SynchroError, errnoOf } from "./errors.ts";
+import type { Config } from "./config.ts";
+import { statEntry } from "./walk.ts";
+import { newRunState, walkAndApply, type RunDeps, type SyncSummary } from "./run.ts";
+import { pruneBackups } from "./backup.ts";
+import type { RunResult } from "./store/runs.ts";
+
+export type RunConfig = Config & { sourceExists: boolean };
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoOf(err) === "EPERM";
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+/** One runner per replica: a live holder means LOCKED, unless --wait; a dead holder's lock is taken over. */
+async function takeLock(cfg: RunConfig, deps: RunDeps): Promise<void> {
+  for (;;) {
+    const holder = deps.store.lock(cfg.replica, process.pid, isAlive);
+    if (holder === null) return;
+    if (!cfg.wait) throw new SynchroError("LOCKED", `already running (pid ${holder}) on ${cfg.replica}; use --wait to queue`, { pid: holder });
+    await sleep(250, deps.signal);
+    if (deps.signal?.aborted) throw new SynchroError("ABORTED", "interrupted while waiting for the lock");
+  }
+}
+
+/** Refuses to mirror a vanished or emptied source over a replica the index says was full. */
+function guardSource(cfg: RunConfig, indexed: number): void {
+  const exists = statEntry(cfg.source, "")?.kind === "dir";
+  if (!exists) {
+    if (indexed > 0) {
+      throw new SynchroError("SOURCE_VANISHED", `source ${cfg.source} is gone but the index holds ${indexed} entries; is a disk unmounted? The replica was not touched`);
+    }
+    throw new SynchroError("SOURCE_MISSING", `source does not exist: ${cfg.source}`);
+  }
+  if (indexed > 0 && !cfg.force && readdirSync(cfg.source).length === 0) {
+    throw new SynchroError("SOURCE_EMPTY", `source ${cfg.source} is empty but the index holds ${indexed} entries; the replica was not touched (use --force to mirror the empty source)`);
+  }
+}
+
+/** One sync run: guards, lock, walk/plan/apply, deletes last, and the run's record in the index. */
+export async function syncOnce(cfg: RunConfig, deps: RunDeps): Promise<SyncSummary> {
+  const { store, now } = deps;
+  const started = now();
+  const known = store.pair(cfg.source, cfg.replica, false);
+  const indexed = known ? store.entries.count(known.id) : 0;
+  guardSource(cfg, indexed);
+  const pair = cfg.dryRun ? known : store.pair(cfg.source, cfg.replica, true);
+  if (!cfg.dryRun) await takeLock(cfg, deps);
+  const runId = cfg.dryRun || !pair ? null : store.runs.start(pair.id, deps.trigger, started);
+  const previous = pair && runId !== null ? store.runs.previous(pair.id, runId) : null;
+  // A run cut short (kill -9, power cut) may have left temp files and unrecorded copies: rescan the replica.
+  const scan = cfg.full || indexed === 0 || store.rebuiltFrom !== null || (previous !== null && previous.endedAt === null);
+  const s = newRunState(cfg, deps, pair?.id ?? -1, runId);
+  let result: RunResult = "failed";
+  let refused = { refused: 0, limit: 0 };
+  try {
+    refused = await walkAndApply(s, statEntry(cfg.source, "")!, scan);
+    result = refused.refused > 0 ? "refused" : s.errors.length > 0 ? "partial" : "ok";
+  } catch (err) {
+    result = err instanceof SynchroError && err.code === "ABORTED" ? "aborted" : "failed";
+    throw err;
+  } finally {
+    finishRun(cfg, deps, s, runId, result);
+  }
+  const summary: SyncSummary = {
+    source: cfg.source,
+    replica: cfg.replica,
+    run: runId,
+    trigger: deps.trigger,
+    dryRun: cfg.dryRun,
+    full: scan,
+    result,
+    startedAt: new Date(started).toISOString(),
+    durationMs: now() - started,
+    counts: s.counts,
+    bytes: s.bytes,
+    errors: s.errors,
+    ...(cfg.dryRun ? { plan: s.plan } : {}),
+  };
+  if (refused.refused > 0 && !cfg.dryRun) {
+    throw new SynchroError("DELETE_LIMIT", `refusing to delete ${refused.refused} entries (limit ${refused.limit}); use --force or raise --max-delete`, { summary });
+  }
+  return summary;
+}
+
+function finishRun(cfg: RunConfig, deps: RunDeps, s: ReturnType<typeof newRunState>, runId: number | null, result: RunResult): void {
+  const { store, now } = deps;
+  store.commit();
+  if (runId === null) return;
+  store.runs.finish(runId, now(), result, s.counts, s.bytes, s.errors.length);
+  store.ops.prune(now() - cfg.historyDays * 86_400_000);
+  if (cfg.keepDays !== null) pruneBackups(s, cfg.keepDays);
+  store.unlock(cfg.replica, process.pid);
+}

@@ -1,0 +1,52 @@
+import { lstatSync } from "node:fs";
+import { renameEntry, isRealDir, setMeta } from "./apply.ts";
+import { joinPath, sameFileMeta } from "./plan.ts";
+import { statEntry, toMicros, type Entry } from "./walk.ts";
+import { dstAbs, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
+
+/** The replica's copy of `path` still is what the index says we wrote there. */
+function replicaMatches(s: RunState, path: string, row: Entry & { rIno: number | null }): boolean {
+  for (let p = parentOf(path); p !== ""; p = parentOf(p)) if (!isRealDir(dstAbs(s, p))) return false;
+  let st;
+  try {
+    st = lstatSync(dstAbs(s, path));
+  } catch {
+    return false;
+  }
+  if (row.rIno !== null && st.ino !== row.rIno) return false;
+  if (row.kind === "dir") return st.isDirectory();
+  if (row.kind === "symlink") return st.isSymbolicLink();
+  return st.isFile() && st.size === row.size && Math.abs(toMicros(st.mtimeMs) - row.mtime) < 1000;
+}
+
+/**
+ * A new source path whose inode the index knows under another path that is gone from the
+ * source is a rename: move the replica copy instead of copying again. A directory moves in
+ * one rename, and its rows move with it. Trusted only if the replica still matches the index.
+ */
+export function tryRename(s: RunState, path: string, entry: Entry): boolean {
+  if (s.pair < 0) return false;
+  for (const row of s.deps.store.entries.byIno(s.pair, entry.ino)) {
+    const from = joinPath(row.dir, row.name);
+    if (from === path || row.kind !== entry.kind) continue;
+    if (entry.kind === "file" && !sameFileMeta(row, entry)) continue;
+    if (entry.kind === "symlink" && row.target !== entry.target) continue;
+    if (s.renamedAway.has(from) || s.cfg.isExcluded(from, row.kind)) continue;
+    const still = statEntry(srcAbs(s, from), row.name);
+    if (still && still.ino === entry.ino) continue; // a hard link, not a rename
+    if (!replicaMatches(s, from, row)) continue;
+    if (!s.cfg.dryRun) {
+      renameEntry(dstAbs(s, from), dstAbs(s, path));
+      s.deps.store.write(() => s.deps.store.entries.move(s.pair, from, path));
+      const st = lstatSync(dstAbs(s, path));
+      if (entry.kind === "file" && row.mode !== entry.mode) setMeta(dstAbs(s, path), entry);
+      putRow(s, path, entry, { hash: row.hash, rIno: st.ino, rCtime: toMicros(st.ctimeMs) });
+      s.touched.add(parentOf(from));
+      s.touched.add(parentOf(path));
+    }
+    s.renamedAway.add(from);
+    record(s, "rename", path, entry.kind === "file" ? entry.size : null, { from });
+    return true;
+  }
+  return false;
+}

@@ -1,0 +1,401 @@
+import { lstatSync } from "node:fs";
+import { SynchroError, errnoOf } from "./errors.ts";
+import type { Config } from "./config.ts";
+import type { Logger, SyncEvent } from "./events.ts";
+import { loadHasher, hashFile } from "./hash.ts";
+import { listDir, statEntry, type Entry, type Listing } from "./walk.ts";
+import { planDir, joinPath, sameFileMeta, type Action, type IndexRow } from "./plan.ts";
+import { copyFile, isRealDir, isTempName, makeDir, makeSymlink, makeWritable, removeTree, setMeta, SourceChanged, type Written } from "./apply.ts";
+import type { Store } from "./store/store.ts";
+import type { OpAction } from "./store/ops.ts";
+import type { Trigger, RunResult } from "./store/runs.ts";
+import { applyDeletes, type PendingDelete } from "./deletes.ts";
+import { tryRename } from "./renames.ts";
+import { moveToBackup } from "./backup.ts";
+
+export interface RunDeps {
+  store: Store;
+  logger: Logger;
+  now: () => number;
+  trigger: Trigger;
+  onEvent?: (event: SyncEvent) => void;
+  signal?: AbortSignal;
+}
+
+export type Counts = Record<OpAction | "adopt", number>;
+
+export interface SyncSummary {
+  source: string;
+  replica: string;
+  run: number | null;
+  trigger: Trigger;
+  dryRun: boolean;
+  full: boolean;
+  result: RunResult;
+  startedAt: string;
+  durationMs: number;
+  counts: Counts;
+  bytes: number;
+  errors: { path: string; error: string }[];
+  /** On --dry-run: the itemized plan, one action per path. */
+  plan?: { action: OpAction; path: string; size: number | null; from?: string }[];
+}
+
+const emptyCounts = (): Counts => ({ create: 0, update: 0, delete: 0, mkdir: 0, rmdir: 0, symlink: 0, meta: 0, rename: 0, backup: 0, error: 0, adopt: 0 });
+
+/** A copy is retried this often when the source keeps changing under it, then left for the next run. */
+const COPY_ATTEMPTS = 3;
+/** Sync I/O keeps a run fast on 2 cores; yielding this often keeps Ctrl+C prompt. */
+const YIELD_EVERY_MS = 20;
+
+/** Mutable state of one run, threaded through the walk. */
+export interface RunState {
+  cfg: Config;
+  deps: RunDeps;
+  pair: number;
+  runId: number | null;
+  counts: Counts;
+  bytes: number;
+  errors: { path: string; error: string }[];
+  plan: NonNullable<SyncSummary["plan"]>;
+  pendingDeletes: PendingDelete[];
+  renamedAway: Set<string>;
+  /** Replica dirs whose mtime our own writes disturbed; reset after the run's last write. */
+  touched: Set<string>;
+  backupStamp: string;
+  lastYield: number;
+  /** How many entries the replica held before this run: the base of a percentage delete limit. */
+  replicaEntries: number;
+  replicaSeen: number;
+}
+
+export const srcAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.source : `${s.cfg.source}/${path}`);
+export const dstAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.replica : `${s.cfg.replica}/${path}`);
+export const parentOf = (path: string): string => {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? "" : path.slice(0, i);
+};
+
+export function record(s: RunState, action: OpAction, path: string, size: number | null, extra: { from?: string; error?: string } = {}): void {
+  s.counts[action]++;
+  if (s.cfg.dryRun) {
+    s.plan.push({ action, path, size, ...(extra.from ? { from: extra.from } : {}) });
+    s.deps.onEvent?.({ type: "plan", action, path, size, ...extra });
+    return;
+  }
+  if (action === "error") s.errors.push({ path, error: extra.error ?? "unknown error" });
+  if (s.runId !== null) {
+    const op = { run: s.runId, time: s.deps.now(), action, path, size, from: extra.from ?? null, error: extra.error ?? null };
+    s.deps.store.write(() => s.deps.store.ops.add(op));
+  }
+  s.deps.onEvent?.({ type: "op", action, path, size, ...extra });
+}
+
+export function putRow(s: RunState, path: string, entry: Entry, written: { hash?: string | null; rIno?: number | null; rCtime?: number | null }): void {
+  if (s.cfg.dryRun) return;
+  const row: IndexRow = { ...entry, hash: written.hash ?? null, rIno: written.rIno ?? null, rCtime: written.rCtime ?? null };
+  s.deps.store.write(() => s.deps.store.entries.put(s.pair, path, row));
+}
+
+/** Classifies an fs error: a failure on the source side is the source's, any other is the replica's. */
+function describe(s: RunState, err: unknown): string {
+  const e = err as { code?: string; path?: string; message?: string };
+  const side = typeof e.path === "string" && e.path.startsWith(s.cfg.source + "/") ? "reading source" : "writing replica";
+  return e.code ? `${side}: ${e.code}: ${e.message}` : String(e.message ?? err);
+}
+
+async function maybeYield(s: RunState): Promise<void> {
+  if (s.deps.now() - s.lastYield < YIELD_EVERY_MS) return;
+  s.deps.store.commit();
+  await new Promise((r) => setImmediate(r));
+  s.lastYield = s.deps.now();
+  if (s.deps.signal?.aborted) throw new SynchroError("ABORTED", "interrupted");
+}
+
+function failed(s: RunState, path: string, err: unknown): void {
+  const message = describe(s, err);
+  s.deps.logger.error(`${path}: ${message}`);
+  record(s, "error", path, null, { error: message });
+}
+
+/** Copies one file, re-reading the source's stat after each try so a file being written is never recorded as synced. */
+function copyWithRetry(s: RunState, path: string, entry: Entry): { entry: Entry; written: Written } | null {
+  let current: Entry | null = entry;
+  for (let attempt = 1; attempt <= COPY_ATTEMPTS && current; attempt++) {
+    const want: Entry = current;
+    try {
+      return { entry: want, written: copyFile(srcAbs(s, path), dstAbs(s, path), want, () => statEntry(srcAbs(s, path), want.name)) };
+    } catch (err) {
+      if (!(err instanceof SourceChanged)) throw err;
+      current = statEntry(srcAbs(s, path), want.name);
+      if (current && current.kind !== "file") return null;
+    }
+  }
+  if (current) s.deps.logger.warn(`${path}: kept changing while being copied; left for the next run`);
+  return null;
+}
+
+function replaceExisting(s: RunState, path: string, kind: "file" | "dir" | "symlink" | undefined): void {
+  if (!kind || s.cfg.dryRun) return;
+  if (kind !== "dir" && !s.cfg.backupDir) return; // rename() replaces a file or a link atomically
+  if (s.cfg.backupDir) {
+    moveToBackup(s, path);
+    return;
+  }
+  removeTree(dstAbs(s, path), path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
+  s.deps.store.write(() => s.deps.store.entries.remove(s.pair, path));
+}
+
+function copyAction(s: RunState, action: Extract<Action, { op: "create" | "update" }>): void {
+  const { path } = action;
+  if (s.cfg.dryRun) {
+    record(s, action.op, path, action.entry.size);
+    return;
+  }
+  replaceExisting(s, path, action.op === "create" ? action.replaces : s.cfg.backupDir ? "file" : undefined);
+  const done = copyWithRetry(s, path, action.entry);
+  if (!done) return;
+  s.touched.add(parentOf(path));
+  putRow(s, path, done.entry, done.written);
+  s.bytes += done.entry.size;
+  record(s, action.op, path, done.entry.size);
+}
+
+function checkAction(s: RunState, action: Extract<Action, { op: "check" }>): void {
+  const { path, entry, row } = action;
+  const sourceHash = hashFile(srcAbs(s, path));
+  const known = !action.againstReplica && row?.hash ? row.hash : hashFile(dstAbs(s, path));
+  if (sourceHash !== known) {
+    copyAction(s, { op: "update", path, entry });
+    return;
+  }
+  const modeDiffers = row ? row.mode !== entry.mode : false;
+  if (modeDiffers || action.againstReplica) {
+    metaAction(s, path, entry, sourceHash, modeDiffers);
+    return;
+  }
+  putRow(s, path, entry, { hash: sourceHash, rIno: row?.rIno ?? null, rCtime: row?.rCtime ?? null });
+}
+
+function metaAction(s: RunState, path: string, entry: Entry, hash: string | null, announce = true): void {
+  if (!s.cfg.dryRun) {
+    setMeta(dstAbs(s, path), entry);
+    const st = lstatSync(dstAbs(s, path));
+    putRow(s, path, entry, { hash, rIno: st.ino, rCtime: Math.round(st.ctimeMs * 1000) });
+  }
+  if (announce) record(s, "meta", path, null);
+}
+
+function symlinkAction(s: RunState, action: Extract<Action, { op: "symlink" }>): void {
+  if (!s.cfg.dryRun) {
+    replaceExisting(s, action.path, action.replaces === "symlink" ? undefined : action.replaces);
+    putRow(s, action.path, action.entry, makeSymlink(dstAbs(s, action.path), action.entry));
+    s.touched.add(parentOf(action.path));
+  }
+  record(s, "symlink", action.path, null);
+}
+
+/** Walks one source directory and everything below it. `scan` means the replica is listed, not trusted from the index. */
+async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean): Promise<void> {
+  const listing = listDir(srcAbs(s, dir));
+  if (listing.error) {
+    // Unreadable is not empty: nothing below it is planned, so nothing there is deleted.
+    failed(s, dir || ".", Object.assign(new Error(listing.error.message), { code: listing.error.code, path: srcAbs(s, dir) }));
+    return;
+  }
+  reportSkipped(s, dir, listing);
+  const keep = new Set(listing.skipped.filter((k) => k.reason !== "vanished").map((k) => k.name));
+  const replica = scan ? listReplica(s, dir) : null;
+  const index = s.pair < 0 ? [] : s.deps.store.entries.listDir(s.pair, dir);
+  const actions = planDir({ dir, source: listing.entries, index, replica, checksum: s.cfg.checksum, isExcluded: s.cfg.isExcluded });
+  const replicaByName = replica ? new Map(replica.map((e) => [e.name, e])) : null;
+  const subdirs: { path: string; entry: Entry; scan: boolean }[] = [];
+
+  for (const action of actions) {
+    await maybeYield(s);
+    const name = action.path.slice(action.path.lastIndexOf("/") + 1);
+    try {
+      if (action.op === "delete") {
+        if (!keep.has(name)) s.pendingDeletes.push({ path: action.path, kind: action.kind, indexed: !scan });
+        continue;
+      }
+      if (action.op === "forget") {
+        if (!s.cfg.dryRun) s.deps.store.write(() => s.deps.store.entries.remove(s.pair, action.path));
+        continue;
+      }
+      const sub = applyAction(s, action, scan, replicaByName?.get(name) ?? null);
+      if (sub) subdirs.push(sub);
+    } catch (err) {
+      if (errnoOf(err) === "ENOENT" && !statEntry(srcAbs(s, action.path), name)) {
+        s.deps.logger.info(`${action.path}: vanished from the source during the run`);
+        continue;
+      }
+      failed(s, action.path, err);
+    }
+  }
+  for (const sub of subdirs) await syncDir(s, sub.path, sub.entry, sub.scan);
+  if (dir !== "") finishDir(s, dir, dirEntry);
+}
+
+/** Runs one planned action; returns the directory to walk into next, if the action was a directory. */
+function applyAction(s: RunState, action: Action, scan: boolean, theirs: Entry | null): { path: string; entry: Entry; scan: boolean } | null {
+  switch (action.op) {
+    case "create":
+    case "symlink":
+    case "mkdir":
+      if (!scan && !action.replaces && tryRename(s, action.path, action.entry)) {
+        // A dry run moved nothing, so the index has nothing under the new name to compare with.
+        return action.op === "mkdir" && !s.cfg.dryRun ? { path: action.path, entry: action.entry, scan: false } : null;
+      }
+      if (action.op === "create") copyAction(s, action);
+      else if (action.op === "symlink") symlinkAction(s, action);
+      else {
+        if (!s.cfg.dryRun) {
+          replaceExisting(s, action.path, action.replaces);
+          makeDir(dstAbs(s, action.path));
+          s.touched.add(parentOf(action.path));
+          s.touched.add(action.path);
+        }
+        record(s, "mkdir", action.path, null);
+      }
+      return action.op === "mkdir" ? { path: action.path, entry: action.entry, scan: false } : null;
+    case "update":
+      copyAction(s, action);
+      return null;
+    case "check":
+      checkAction(s, action);
+      return null;
+    case "meta":
+      metaAction(s, action.path, action.entry, null);
+      return null;
+    case "adopt":
+    case "refresh": {
+      const row = scan ? null : s.deps.store.entries.get(s.pair, action.path);
+      const hash = row && sameFileMeta(row, action.entry) ? row.hash : null;
+      putRow(s, action.path, action.entry, { hash, rIno: theirs?.ino ?? row?.rIno ?? null, rCtime: theirs?.ctime ?? row?.rCtime ?? null });
+      if (action.op === "adopt") s.counts.adopt++;
+      return null;
+    }
+    case "descend":
+      return { path: action.path, entry: action.entry, scan: scan || !ensureReplicaDir(s, action.path, theirs) };
+    default:
+      return null;
+  }
+}
+
+/**
+ * In index mode the replica dir is trusted, but never blindly: one lstat per directory proves it
+ * is a real directory. A symlink planted there is removed (not followed) and the subtree rescanned.
+ * Returns false when the replica dir had to be made again, so its contents must be rescanned.
+ */
+function ensureReplicaDir(s: RunState, path: string, theirs: Entry | null): boolean {
+  const abs = dstAbs(s, path);
+  if (theirs?.kind === "dir" || isRealDir(abs)) {
+    if (!s.cfg.dryRun) {
+      const row = s.deps.store.entries.get(s.pair, path);
+      // A read-only directory is opened up for writes below it; finishDir restores its mode.
+      if (row && (row.mode & 0o200) === 0) {
+        makeWritable(abs, row.mode);
+        s.touched.add(path);
+      }
+    }
+    return true;
+  }
+  if (s.cfg.dryRun) return false;
+  removeTree(abs, path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
+  makeDir(abs);
+  record(s, "mkdir", path, null);
+  s.touched.add(path);
+  return false;
+}
+
+/** Sets a directory's mode and mtime once its contents are written; a read-only source dir still syncs. */
+function finishDir(s: RunState, dir: string, entry: Entry): void {
+  if (s.cfg.dryRun) return;
+  const row = s.deps.store.entries.get(s.pair, dir);
+  const changed = !row || row.mode !== entry.mode || row.mtime !== entry.mtime || s.touched.has(dir);
+  if (changed) {
+    try {
+      setMeta(dstAbs(s, dir), entry);
+      s.touched.delete(dir);
+    } catch (err) {
+      failed(s, dir, err);
+      return;
+    }
+  }
+  if (changed || row.ino !== entry.ino || row.ctime !== entry.ctime) {
+    const st = lstatSync(dstAbs(s, dir));
+    putRow(s, dir, entry, { rIno: st.ino, rCtime: Math.round(st.ctimeMs * 1000) });
+  }
+}
+
+function reportSkipped(s: RunState, dir: string, listing: Listing): void {
+  for (const k of listing.skipped) {
+    const path = joinPath(dir, k.name);
+    if (k.reason === "special") s.deps.logger.warn(`${path}: special file (fifo, socket or device) skipped`);
+    else if (k.reason === "vanished") s.deps.logger.info(`${path}: vanished from the source during the run`);
+    else failed(s, path, Object.assign(new Error("cannot read"), { code: k.error, path: srcAbs(s, path) }));
+  }
+}
+
+/** Lists the replica side of a directory, removing temporary files a crashed run left behind. */
+function listReplica(s: RunState, dir: string): Entry[] {
+  const listing = listDir(dstAbs(s, dir));
+  if (listing.error) {
+    if (listing.error.code === "ENOENT") return [];
+    throw Object.assign(new Error(listing.error.message), { code: listing.error.code, path: dstAbs(s, dir) });
+  }
+  const entries: Entry[] = [];
+  for (const e of listing.entries) {
+    if (e.kind === "file" && isTempName(e.name)) {
+      if (!s.cfg.dryRun) removeTree(dstAbs(s, joinPath(dir, e.name)), joinPath(dir, e.name), () => {});
+      continue;
+    }
+    entries.push(e);
+  }
+  s.replicaSeen += entries.length;
+  return entries;
+}
+
+export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: number | null): RunState {
+  const stamp = new Date(deps.now()).toISOString().replace(/[:.]/g, "-");
+  return {
+    cfg, deps, pair, runId, counts: emptyCounts(), bytes: 0, errors: [], plan: [], pendingDeletes: [],
+    renamedAway: new Set(), touched: new Set(), backupStamp: stamp, lastYield: deps.now(),
+    replicaEntries: pair < 0 ? 0 : deps.store.entries.count(pair),
+    replicaSeen: 0,
+  };
+}
+
+/** Walks the source from the root, planning against the index (or the replica on a scan), then deletes last. */
+export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean): Promise<{ refused: number; limit: number }> {
+  await loadHasher();
+  if (!s.cfg.dryRun && !isRealDir(s.cfg.replica)) {
+    makeDir(s.cfg.replica);
+    s.touched.add("");
+  }
+  await syncDir(s, "", rootEntry, scan);
+  if (!s.cfg.dryRun) {
+    const root = statEntry(s.cfg.replica, "");
+    if (root && (root.mode !== rootEntry.mode || root.mtime !== rootEntry.mtime)) s.touched.add("");
+  }
+  if (scan) s.replicaEntries = Math.max(s.replicaEntries, s.replicaSeen);
+  const outcome = applyDeletes(s);
+  settleTouchedDirs(s, rootEntry);
+  return outcome;
+}
+
+/** Deletes, renames and late writes disturb directory mtimes after their own finish; put them back. */
+function settleTouchedDirs(s: RunState, rootEntry: Entry): void {
+  if (s.cfg.dryRun) return;
+  for (const dir of s.touched) {
+    const entry = dir === "" ? rootEntry : s.deps.store.entries.get(s.pair, dir);
+    if (!entry || !isRealDir(dstAbs(s, dir))) continue;
+    try {
+      setMeta(dstAbs(s, dir), entry);
+    } catch (err) {
+      failed(s, dir || ".", err);
+    }
+  }
+  s.touched.clear();
+}

@@ -1,0 +1,60 @@
+import { existsSync } from "node:fs";
+import { SynchroError } from "./errors.ts";
+import { resolveConfig, type ConfigOptions } from "./config.ts";
+import { silentLogger, type Logger, type SyncEvent } from "./events.ts";
+import { openStore, type Store } from "./store/store.ts";
+import { syncOnce, type RunConfig } from "./mirror.ts";
+import type { SyncSummary } from "./run.ts";
+import type { Trigger } from "./store/runs.ts";
+
+/** Effects come in as options: clock, logger and event callbacks, so tests and the CLI pass their own. */
+export interface Effects {
+  logger?: Logger;
+  now?: () => number;
+  onEvent?: (event: SyncEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface SyncOptions extends ConfigOptions, Effects {
+  trigger?: Trigger;
+  /** Called once the options are valid and before anything is opened: the CLI opens its log file here. */
+  onConfig?: (cfg: RunConfig) => void;
+}
+
+/** A validated pair with its index open: what interval and watch loops reuse from run to run. */
+export interface Session {
+  cfg: RunConfig;
+  store: Store;
+  run(trigger: Trigger, signal?: AbortSignal): Promise<SyncSummary>;
+  close(): void;
+}
+
+export async function openSession(options: SyncOptions): Promise<Session> {
+  const cfg = resolveConfig(options);
+  // Bad input creates nothing: a missing source with no index yet is plainly missing.
+  if (!cfg.sourceExists && !existsSync(cfg.state)) throw new SynchroError("SOURCE_MISSING", `source does not exist: ${cfg.source}`);
+  options.onConfig?.(cfg);
+  const logger = options.logger ?? silentLogger;
+  const now = options.now ?? Date.now;
+  const store = await openStore(cfg.state, {
+    now,
+    onCorrupt: (to, why) => logger.warn(`the index was unreadable (${why}); moved it to ${to} and rebuilding from both trees`),
+  });
+  return {
+    cfg,
+    store,
+    run: (trigger, signal) =>
+      syncOnce(cfg, { store, logger, now, trigger, onEvent: options.onEvent, signal: signal ?? options.signal }),
+    close: () => store.close(),
+  };
+}
+
+/** One sync run: the library's `sync()`. Resolves to the same summary `--json` prints. */
+export async function sync(options: SyncOptions): Promise<SyncSummary> {
+  const session = await openSession(options);
+  try {
+    return await session.run(options.trigger ?? "sync");
+  } finally {
+    session.close();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The one place that knows the runtime's SQLite: better-sqlite3 on Node (node:sqlite does
+ * not exist on Node 20), the built-in node:sqlite on Deno (better-sqlite3 12 cannot load there).
+ */
+export type SqlValue = string | number | bigint | null | Uint8Array;
+
+export interface Statement {
+  run(...params: SqlValue[]): { changes: number | bigint; lastInsertRowid: number | bigint };
+  get(...params: SqlValue[]): Record<string, unknown> | undefined;
+  all(...params: SqlValue[]): Record<string, unknown>[];
+}
+
+export interface Database {
+  exec(sql: string): void;
+  prepare(sql: string): Statement;
+  close(): void;
+}
+
+interface Driver {
+  open(file: string): Database;
+}
+
+declare const Deno: unknown;
+const isDeno = typeof Deno !== "undefined";
+let driver: Driver | undefined;
+
+async function loadDriver(): Promise<Driver> {
+  if (isDeno) {
+    const { DatabaseSync } = await import("node:sqlite");
+    return { open: (file) => new DatabaseSync(file) as unknown as Database };
+  }
+  const { default: BetterSqlite3 } = await import("better-sqlite3");
+  return { open: (file) => new BetterSqlite3(file) as unknown as Database };
+}
+
+export async function openDatabase(file: string): Promise<Database> {
+  driver ??= await loadDriver();
+  return driver.open(file);
+}
+
+/** Runs fn in one transaction; both drivers share this instead of better-sqlite3's own helper. */
+export function inTransaction<T>(db: Database, fn: () => T): T {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const result = fn();
+    db.exec("COMMIT");
+    return result;
+  } catch (err) {
+    db.exec("ROLLBACK");
+    throw err;
+  }
+}

@@ -1,0 +1,120 @@
+import type { IndexRow } from "../plan.ts";
+import type { Kind } from "../walk.ts";
+import type { Database, SqlValue } from "./db.ts";
+
+const KIND_CODES: Record<Kind, number> = { file: 0, dir: 1, symlink: 2 };
+const KINDS: Kind[] = ["file", "dir", "symlink"];
+
+const COLUMNS = "name, kind, size, mtime, mode, ino, ctime, target, hash, r_ino, r_ctime";
+
+function toRow(r: Record<string, unknown>): IndexRow {
+  const hash = r.hash as Uint8Array | null;
+  return {
+    name: r.name as string,
+    kind: KINDS[r.kind as number]!,
+    size: Number(r.size),
+    mtime: Number(r.mtime),
+    mode: Number(r.mode),
+    ino: Number(r.ino),
+    ctime: Number(r.ctime),
+    target: (r.target as string | null) ?? null,
+    hash: hash ? Buffer.from(hash).toString("hex") : null,
+    rIno: r.r_ino == null ? null : Number(r.r_ino),
+    rCtime: r.r_ctime == null ? null : Number(r.r_ctime),
+  };
+}
+
+export function splitPath(path: string): [dir: string, name: string] {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? ["", path] : [path.slice(0, slash), path.slice(slash + 1)];
+}
+
+/**
+ * Paths below `prefix/` sort between "prefix/" and "prefix0" ('0' follows '/'), so one
+ * range scan on the primary key finds a subtree; LIKE would misread '%' and '_' in names.
+ */
+const SUBTREE = "pair = ? AND dir >= ? AND dir < ?";
+const subtreeParams = (pair: number, path: string): SqlValue[] => [pair, path + "/", path + "0"];
+
+export interface EntryQueries {
+  listDir(pair: number, dir: string): IndexRow[];
+  get(pair: number, path: string): IndexRow | null;
+  byIno(pair: number, ino: number): (IndexRow & { dir: string })[];
+  put(pair: number, path: string, row: IndexRow): void;
+  /** Removes the row at `path` and, for a directory, every row beneath it. */
+  remove(pair: number, path: string): void;
+  countSubtree(pair: number, path: string): number;
+  count(pair: number): number;
+  /** Moves a row, and everything beneath it, to a new path. */
+  move(pair: number, from: string, to: string): void;
+  /** Every row of a pair, in (dir, name) order; memory stays flat while iterating in pages. */
+  forEach(pair: number, fn: (dir: string, row: IndexRow) => void): void;
+  clear(pair: number): void;
+}
+
+export function entryQueries(db: Database): EntryQueries {
+  const listDir = db.prepare(`SELECT ${COLUMNS} FROM entries WHERE pair = ? AND dir = ? ORDER BY name`);
+  const get = db.prepare(`SELECT ${COLUMNS} FROM entries WHERE pair = ? AND dir = ? AND name = ?`);
+  const byIno = db.prepare(`SELECT dir, ${COLUMNS} FROM entries WHERE pair = ? AND ino = ?`);
+  const put = db.prepare(
+    `INSERT OR REPLACE INTO entries (pair, dir, ${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const removeOne = db.prepare("DELETE FROM entries WHERE pair = ? AND dir = ? AND name = ?");
+  const removeTree = db.prepare(`DELETE FROM entries WHERE ${SUBTREE}`);
+  const countTree = db.prepare(`SELECT count(*) AS n FROM entries WHERE ${SUBTREE}`);
+  const countAll = db.prepare("SELECT count(*) AS n FROM entries WHERE pair = ?");
+  const moveOne = db.prepare("UPDATE entries SET dir = ?, name = ? WHERE pair = ? AND dir = ? AND name = ?");
+  const treeDirs = db.prepare(`SELECT DISTINCT dir FROM entries WHERE ${SUBTREE}`);
+  const moveDir = db.prepare("UPDATE entries SET dir = ? WHERE pair = ? AND dir = ?");
+  const page = db.prepare(
+    `SELECT dir, ${COLUMNS} FROM entries WHERE pair = ? AND (dir > ? OR (dir = ? AND name > ?)) ORDER BY dir, name LIMIT 2000`,
+  );
+  const clear = db.prepare("DELETE FROM entries WHERE pair = ?");
+
+  return {
+    listDir: (pair, dir) => listDir.all(pair, dir).map(toRow),
+    get(pair, path) {
+      const [dir, name] = splitPath(path);
+      const r = get.get(pair, dir, name);
+      return r ? toRow(r) : null;
+    },
+    byIno: (pair, ino) => byIno.all(pair, ino).map((r) => ({ ...toRow(r), dir: r.dir as string })),
+    put(pair, path, row) {
+      const [dir] = splitPath(path);
+      put.run(
+        pair, dir, row.name, KIND_CODES[row.kind], row.size, row.mtime, row.mode, row.ino, row.ctime,
+        row.target, row.hash ? Buffer.from(row.hash, "hex") : null, row.rIno, row.rCtime,
+      );
+    },
+    remove(pair, path) {
+      const [dir, name] = splitPath(path);
+      removeOne.run(pair, dir, name);
+      removeTree.run(...subtreeParams(pair, path));
+    },
+    countSubtree: (pair, path) => Number(countTree.get(...subtreeParams(pair, path))?.n ?? 0),
+    count: (pair) => Number(countAll.get(pair)?.n ?? 0),
+    move(pair, from, to) {
+      const [fromDir, fromName] = splitPath(from);
+      const [toDir, toName] = splitPath(to);
+      for (const r of treeDirs.all(...subtreeParams(pair, from))) {
+        const dir = r.dir as string;
+        moveDir.run(to + dir.slice(from.length), pair, dir);
+      }
+      moveOne.run(toDir, toName, pair, fromDir, fromName);
+    },
+    forEach(pair, fn) {
+      // Keyset paging: names are never empty, so (dir '', name '') comes before every row.
+      let dir = "";
+      let name = "";
+      for (;;) {
+        const rows = page.all(pair, dir, dir, name);
+        if (rows.length === 0) return;
+        for (const r of rows) fn(r.dir as string, toRow(r));
+        const last = rows[rows.length - 1]!;
+        dir = last.dir as string;
+        name = last.name as string;
+      }
+    },
+    clear: (pair) => void clear.run(pair),
+  };
+}

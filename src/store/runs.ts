@@ -1,0 +1,61 @@
+import type { Database } from "./db.ts";
+
+export type Trigger = "sync" | "interval" | "watch";
+export type RunResult = "ok" | "partial" | "refused" | "aborted" | "failed";
+
+export interface RunRecord {
+  id: number;
+  pair: number;
+  trigger: Trigger;
+  startedAt: number;
+  endedAt: number | null;
+  result: RunResult | null;
+  counts: Record<string, number>;
+  bytes: number;
+  errors: number;
+}
+
+function toRun(r: Record<string, unknown>): RunRecord {
+  return {
+    id: Number(r.id),
+    pair: Number(r.pair),
+    trigger: r.trigger as Trigger,
+    startedAt: Number(r.started_at),
+    endedAt: r.ended_at == null ? null : Number(r.ended_at),
+    result: (r.result as RunResult | null) ?? null,
+    counts: r.counts ? JSON.parse(r.counts as string) : {},
+    bytes: Number(r.bytes),
+    errors: Number(r.errors),
+  };
+}
+
+export interface RunQueries {
+  start(pair: number, trigger: Trigger, at: number): number;
+  finish(id: number, at: number, result: RunResult, counts: Record<string, number>, bytes: number, errors: number): void;
+  last(pair: number): RunRecord | null;
+  /** The run before `id`, to tell whether it was cut short (no end recorded). */
+  previous(pair: number, id: number): RunRecord | null;
+  list(filter: { pair?: number; limit: number }): RunRecord[];
+}
+
+export function runQueries(db: Database): RunQueries {
+  const start = db.prepare("INSERT INTO runs (pair, trigger, started_at) VALUES (?, ?, ?)");
+  const finish = db.prepare("UPDATE runs SET ended_at = ?, result = ?, counts = ?, bytes = ?, errors = ? WHERE id = ?");
+  const last = db.prepare("SELECT * FROM runs WHERE pair = ? ORDER BY id DESC LIMIT 1");
+  const previous = db.prepare("SELECT * FROM runs WHERE pair = ? AND id < ? ORDER BY id DESC LIMIT 1");
+  const listPair = db.prepare("SELECT * FROM runs WHERE pair = ? ORDER BY id DESC LIMIT ?");
+  const listAll = db.prepare("SELECT * FROM runs ORDER BY id DESC LIMIT ?");
+  return {
+    start: (pair, trigger, at) => Number(start.run(pair, trigger, at).lastInsertRowid),
+    finish: (id, at, result, counts, bytes, errors) => void finish.run(at, result, JSON.stringify(counts), bytes, errors, id),
+    last: (pair) => {
+      const r = last.get(pair);
+      return r ? toRun(r) : null;
+    },
+    previous: (pair, id) => {
+      const r = previous.get(pair, id);
+      return r ? toRun(r) : null;
+    },
+    list: ({ pair, limit }) => (pair === undefined ? listAll.all(limit) : listPair.all(pair, limit)).map(toRun),
+  };
+}

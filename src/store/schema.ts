@@ -1,0 +1,75 @@
+import { inTransaction, type Database } from "./db.ts";
+
+/** Each entry moves the schema one version up; PRAGMA user_version says how many have run. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE pairs (
+     id INTEGER PRIMARY KEY,
+     source TEXT NOT NULL,
+     replica TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     UNIQUE (source, replica)
+   );
+   CREATE TABLE entries (
+     pair INTEGER NOT NULL,
+     dir TEXT NOT NULL,
+     name TEXT NOT NULL,
+     kind INTEGER NOT NULL,
+     size INTEGER NOT NULL,
+     mtime INTEGER NOT NULL,
+     mode INTEGER NOT NULL,
+     ino INTEGER NOT NULL,
+     ctime INTEGER NOT NULL,
+     target TEXT,
+     hash BLOB,
+     r_ino INTEGER,
+     r_ctime INTEGER,
+     PRIMARY KEY (pair, dir, name)
+   ) WITHOUT ROWID;
+   CREATE INDEX entries_ino ON entries (pair, ino);
+   CREATE TABLE runs (
+     id INTEGER PRIMARY KEY,
+     pair INTEGER NOT NULL,
+     trigger TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     ended_at INTEGER,
+     result TEXT,
+     counts TEXT,
+     bytes INTEGER NOT NULL DEFAULT 0,
+     errors INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX runs_pair ON runs (pair, id);
+   CREATE TABLE ops (
+     id INTEGER PRIMARY KEY,
+     run INTEGER NOT NULL,
+     time INTEGER NOT NULL,
+     action TEXT NOT NULL,
+     path TEXT NOT NULL,
+     size INTEGER,
+     from_path TEXT,
+     error TEXT
+   );
+   CREATE INDEX ops_run ON ops (run);
+   CREATE INDEX ops_time ON ops (time);
+   CREATE TABLE locks (
+     replica TEXT PRIMARY KEY,
+     pid INTEGER NOT NULL,
+     since INTEGER NOT NULL
+   );`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+const userVersion = (db: Database): number => Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+
+export function migrate(db: Database): void {
+  if (userVersion(db) === SCHEMA_VERSION) return;
+  // Read the version again inside the write lock: two first runs may race to create the schema.
+  inTransaction(db, () => {
+    const version = userVersion(db);
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`index schema version ${version} is newer than this synchro understands (${SCHEMA_VERSION})`);
+    }
+    for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  });
+}

@@ -1,0 +1,151 @@
+import { mkdirSync, renameSync, existsSync } from "node:fs";
+import { dirname } from "node:path";
+import { SynchroError, errnoOf } from "../errors.ts";
+import { openDatabase, inTransaction, type Database } from "./db.ts";
+import { migrate } from "./schema.ts";
+import { entryQueries, type EntryQueries } from "./entries.ts";
+import { runQueries, type RunQueries } from "./runs.ts";
+import { opQueries, type OpQueries } from "./ops.ts";
+
+export interface Pair {
+  id: number;
+  source: string;
+  replica: string;
+}
+
+export interface Store {
+  file: string;
+  /** Set when the file was corrupt and moved aside: the caller must rebuild from both trees. */
+  rebuiltFrom: string | null;
+  entries: EntryQueries;
+  runs: RunQueries;
+  ops: OpQueries;
+  pair(source: string, replica: string, create: boolean): Pair | null;
+  pairs(): Pair[];
+  /** Takes the replica's run lock; returns the holder's pid when a live process has it. */
+  lock(replica: string, pid: number, isAlive: (pid: number) => boolean): number | null;
+  unlock(replica: string, pid: number): void;
+  /** Writes go into one open transaction, committed by commit() or once it has grown. */
+  write<T>(fn: () => T): T;
+  commit(): void;
+  close(): void;
+}
+
+/** SQLite's primary result code from either driver's error object. */
+function sqliteCode(err: unknown): string | undefined {
+  const e = err as { code?: string; errcode?: number };
+  if (typeof e?.code === "string" && e.code.startsWith("SQLITE_")) return e.code.replace(/^(SQLITE_[A-Z]+).*/, "$1");
+  const names: Record<number, string> = { 5: "SQLITE_BUSY", 11: "SQLITE_CORRUPT", 26: "SQLITE_NOTADB", 14: "SQLITE_CANTOPEN", 8: "SQLITE_READONLY" };
+  return typeof e?.errcode === "number" ? names[e.errcode & 0xff] : undefined;
+}
+
+export function isBusy(err: unknown): boolean {
+  return sqliteCode(err) === "SQLITE_BUSY";
+}
+
+async function openChecked(file: string): Promise<Database> {
+  const db = await openDatabase(file);
+  try {
+    db.exec("PRAGMA busy_timeout = 5000");
+    db.exec("PRAGMA journal_mode = WAL");
+    // WAL + NORMAL survives a killed process; only a power cut can lose the last commits.
+    db.exec("PRAGMA synchronous = NORMAL");
+    const check = db.prepare("PRAGMA quick_check(1)").get();
+    if (check && Object.values(check)[0] !== "ok") throw Object.assign(new Error("quick_check failed"), { code: "SQLITE_CORRUPT" });
+    migrate(db);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+export interface OpenOptions {
+  now: () => number;
+  onCorrupt?: (movedTo: string, reason: string) => void;
+}
+
+export async function openStore(file: string, opts: OpenOptions): Promise<Store> {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+  } catch (err) {
+    throw new SynchroError("STATE_UNWRITABLE", `cannot create the state directory ${dirname(file)}: ${errnoOf(err) ?? err}`);
+  }
+  let db: Database;
+  let rebuiltFrom: string | null = null;
+  try {
+    db = await openChecked(file);
+  } catch (err) {
+    const code = sqliteCode(err);
+    if (code === "SQLITE_BUSY") throw new SynchroError("INDEX_LOCKED", `the index ${file} is locked by another process`);
+    if (code !== "SQLITE_CORRUPT" && code !== "SQLITE_NOTADB") {
+      throw new SynchroError("STATE_UNWRITABLE", `cannot open the index ${file}: ${(err as Error).message}`);
+    }
+    rebuiltFrom = `${file}.corrupt-${new Date(opts.now()).toISOString().replace(/[:.]/g, "-")}`;
+    renameSync(file, rebuiltFrom);
+    for (const side of ["-wal", "-shm"]) if (existsSync(file + side)) renameSync(file + side, rebuiltFrom + side);
+    opts.onCorrupt?.(rebuiltFrom, (err as Error).message);
+    db = await openChecked(file);
+  }
+  return makeStore(db, file, rebuiltFrom, opts.now);
+}
+
+const COMMIT_EVERY_MS = 250;
+
+function makeStore(db: Database, file: string, rebuiltFrom: string | null, now: () => number): Store {
+  const findPair = db.prepare("SELECT id, source, replica FROM pairs WHERE source = ? AND replica = ?");
+  const addPair = db.prepare("INSERT INTO pairs (source, replica, created_at) VALUES (?, ?, ?)");
+  const allPairs = db.prepare("SELECT id, source, replica FROM pairs ORDER BY id");
+  const getLock = db.prepare("SELECT pid FROM locks WHERE replica = ?");
+  const putLock = db.prepare("INSERT OR REPLACE INTO locks (replica, pid, since) VALUES (?, ?, ?)");
+  const dropLock = db.prepare("DELETE FROM locks WHERE replica = ? AND pid = ?");
+  const toPair = (r: Record<string, unknown>): Pair => ({ id: Number(r.id), source: r.source as string, replica: r.replica as string });
+  let open = false;
+  let openedAt = 0;
+
+  const store: Store = {
+    file,
+    rebuiltFrom,
+    entries: entryQueries(db),
+    runs: runQueries(db),
+    ops: opQueries(db),
+    pair(source, replica, create) {
+      const found = findPair.get(source, replica);
+      if (found) return toPair(found);
+      if (!create) return null;
+      const id = Number(addPair.run(source, replica, now()).lastInsertRowid);
+      return { id, source, replica };
+    },
+    pairs: () => allPairs.all().map(toPair),
+    lock(replica, pid, isAlive) {
+      return inTransaction(db, () => {
+        const holder = getLock.get(replica);
+        const holderPid = holder ? Number(holder.pid) : null;
+        if (holderPid !== null && holderPid !== pid && isAlive(holderPid)) return holderPid;
+        putLock.run(replica, pid, now());
+        return null;
+      });
+    },
+    unlock: (replica, pid) => void dropLock.run(replica, pid),
+    write(fn) {
+      if (!open) {
+        db.exec("BEGIN IMMEDIATE");
+        open = true;
+        openedAt = now();
+      }
+      const result = fn();
+      if (now() - openedAt >= COMMIT_EVERY_MS) store.commit();
+      return result;
+    },
+    commit() {
+      if (!open) return;
+      db.exec("COMMIT");
+      open = false;
+    },
+    close() {
+      store.commit();
+      db.close();
+    },
+  };
+  return store;
+}

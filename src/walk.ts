@@ -1,0 +1,112 @@
+import { lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
+import { errnoOf } from "./errors.ts";
+
+export type Kind = "file" | "dir" | "symlink";
+
+/** One name in one directory, as lstat saw it. Times are integer microseconds since the epoch. */
+export interface Entry {
+  name: string;
+  kind: Kind;
+  size: number;
+  mtime: number;
+  mode: number;
+  ino: number;
+  ctime: number;
+  target: string | null;
+}
+
+/** A name the walk passed over, with why: special files, and entries that could not be read. */
+export interface Skipped {
+  name: string;
+  reason: "special" | "unreadable" | "vanished";
+  error?: string;
+}
+
+export interface Listing {
+  entries: Entry[];
+  skipped: Skipped[];
+  /** Set when the directory itself could not be listed; its entries are then unknown, not empty. */
+  error?: { code: string; message: string };
+}
+
+export const toMicros = (ms: number): number => Math.round(ms * 1000);
+
+export function kindOf(st: Stats): Kind | null {
+  if (st.isFile()) return "file";
+  if (st.isDirectory()) return "dir";
+  if (st.isSymbolicLink()) return "symlink";
+  return null;
+}
+
+export function entryFromStats(name: string, st: Stats, target: string | null): Entry | null {
+  const kind = kindOf(st);
+  if (!kind) return null;
+  return {
+    name,
+    kind,
+    size: kind === "file" ? st.size : 0,
+    mtime: toMicros(st.mtimeMs),
+    mode: st.mode & 0o7777,
+    ino: st.ino,
+    ctime: toMicros(st.ctimeMs),
+    target,
+  };
+}
+
+/** lstat one path; null when it does not exist. Other errors throw. */
+export function statEntry(abs: string, name: string): Entry | null {
+  let st: Stats;
+  try {
+    st = lstatSync(abs);
+  } catch (err) {
+    if (errnoOf(err) === "ENOENT" || errnoOf(err) === "ENOTDIR") return null;
+    throw err;
+  }
+  const target = st.isSymbolicLink() ? readlinkSync(abs) : null;
+  return entryFromStats(name, st, target);
+}
+
+const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/**
+ * Lists one directory with one lstat per entry. Synchronous on purpose: on 2 cores a
+ * readdirSync+lstatSync walk measured 163k files/s against 61k-104k for fs.promises.
+ */
+export function listDir(abs: string, skipName?: (name: string) => boolean): Listing {
+  let names: string[];
+  try {
+    names = readdirSync(abs);
+  } catch (err) {
+    return { entries: [], skipped: [], error: { code: errnoOf(err) ?? "EIO", message: String((err as Error).message) } };
+  }
+  const entries: Entry[] = [];
+  const skipped: Skipped[] = [];
+  const base = abs.endsWith("/") ? abs : abs + "/";
+  for (const name of names) {
+    if (skipName?.(name)) continue;
+    let entry: Entry | null;
+    try {
+      entry = statEntry(base + name, name);
+    } catch (err) {
+      skipped.push({ name, reason: "unreadable", error: errnoOf(err) ?? String(err) });
+      continue;
+    }
+    if (entry === null) {
+      const vanished = !existsQuiet(base + name);
+      skipped.push({ name, reason: vanished ? "vanished" : "special" });
+      continue;
+    }
+    entries.push(entry);
+  }
+  entries.sort(byName);
+  return { entries, skipped };
+}
+
+function existsQuiet(abs: string): boolean {
+  try {
+    lstatSync(abs);
+    return true;
+  } catch {
+    return false;
+  }
+}
