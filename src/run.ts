@@ -3,7 +3,7 @@ import { SynchroError, errnoOf } from "./errors.ts";
 import type { Config } from "./config.ts";
 import type { Logger, SyncEvent } from "./events.ts";
 import { loadHasher, hashFile } from "./hash.ts";
-import { listDir, statEntry, type Entry, type Listing } from "./walk.ts";
+import { listDir, statEntry, type Entry, type Kind, type Listing } from "./walk.ts";
 import { planDir, joinPath, sameFileMeta, type Action, type IndexRow } from "./plan.ts";
 import { copyFile, isRealDir, isTempName, makeDir, makeSymlink, makeWritable, removeTree, setMeta, SourceChanged, type Written } from "./apply.ts";
 import type { Store } from "./store/store.ts";
@@ -101,7 +101,7 @@ export function putRow(s: RunState, path: string, entry: Entry, written: { hash?
 function describe(s: RunState, err: unknown): string {
   const e = err as { code?: string; path?: string; message?: string };
   const side = typeof e.path === "string" && e.path.startsWith(s.cfg.source + "/") ? "reading source" : "writing replica";
-  return e.code ? `${side}: ${e.code}: ${e.message}` : String(e.message ?? err);
+  return e.code ? `${side}: ${e.message}` : String(e.message ?? err);
 }
 
 async function maybeYield(s: RunState): Promise<void> {
@@ -135,13 +135,17 @@ function copyWithRetry(s: RunState, path: string, entry: Entry): { entry: Entry;
   return null;
 }
 
-function replaceExisting(s: RunState, path: string, kind: "file" | "dir" | "symlink" | undefined): void {
-  if (!kind || s.cfg.dryRun) return;
-  if (kind !== "dir" && !s.cfg.backupDir) return; // rename() replaces a file or a link atomically
+/**
+ * Clears the way for a new entry of another type. rename() already replaces a file or a link
+ * atomically, so only a directory in the way, or anything in the way of a new directory, is removed.
+ */
+function replaceExisting(s: RunState, path: string, replaces: Kind | undefined, creating: Kind): void {
+  if (!replaces || s.cfg.dryRun) return;
   if (s.cfg.backupDir) {
     moveToBackup(s, path);
     return;
   }
+  if (replaces !== "dir" && creating !== "dir") return;
   removeTree(dstAbs(s, path), path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
   s.deps.store.write(() => s.deps.store.entries.remove(s.pair, path));
 }
@@ -152,7 +156,7 @@ function copyAction(s: RunState, action: Extract<Action, { op: "create" | "updat
     record(s, action.op, path, action.entry.size);
     return;
   }
-  replaceExisting(s, path, action.op === "create" ? action.replaces : s.cfg.backupDir ? "file" : undefined);
+  replaceExisting(s, path, action.op === "create" ? action.replaces : "file", "file");
   const done = copyWithRetry(s, path, action.entry);
   if (!done) return;
   s.touched.add(parentOf(path));
@@ -188,7 +192,7 @@ function metaAction(s: RunState, path: string, entry: Entry, hash: string | null
 
 function symlinkAction(s: RunState, action: Extract<Action, { op: "symlink" }>): void {
   if (!s.cfg.dryRun) {
-    replaceExisting(s, action.path, action.replaces === "symlink" ? undefined : action.replaces);
+    replaceExisting(s, action.path, action.replaces, "symlink");
     putRow(s, action.path, action.entry, makeSymlink(dstAbs(s, action.path), action.entry));
     s.touched.add(parentOf(action.path));
   }
@@ -251,7 +255,7 @@ function applyAction(s: RunState, action: Action, scan: boolean, theirs: Entry |
       else if (action.op === "symlink") symlinkAction(s, action);
       else {
         if (!s.cfg.dryRun) {
-          replaceExisting(s, action.path, action.replaces);
+          replaceExisting(s, action.path, action.replaces, "dir");
           makeDir(dstAbs(s, action.path));
           s.touched.add(parentOf(action.path));
           s.touched.add(action.path);
