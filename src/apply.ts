@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
 import { errnoOf } from "./errors.ts";
 import { hashBuffer, hashFile } from "./hash.ts";
-import { toMicros, type Entry, type Kind } from "./walk.ts";
+import { inodeAndCtime, type Entry, type Kind } from "./walk.ts";
 
 /**
  * The only module that writes the replica. Every file lands under a temporary name in its
@@ -30,7 +30,11 @@ export interface Written {
 
 export class SourceChanged extends Error {}
 
-const seconds = (micros: number): number => micros / 1e6;
+/**
+ * utimes takes double seconds, about 0.24 µs apart at today's epoch, and libuv truncates them to
+ * whole microseconds: aiming at the middle of the microsecond keeps it from landing one below.
+ */
+const seconds = (micros: number): number => (micros + 0.5) / 1e6;
 
 function unlinkQuiet(abs: string): void {
   try {
@@ -38,11 +42,6 @@ function unlinkQuiet(abs: string): void {
   } catch {
     // Already gone, or the error that brought us here is the one worth reporting.
   }
-}
-
-function replicaStat(abs: string): { rIno: number; rCtime: number } {
-  const st = lstatSync(abs);
-  return { rIno: st.ino, rCtime: toMicros(st.ctimeMs) };
 }
 
 /** Sets mode and mtime through a descriptor opened with O_NOFOLLOW, so a planted symlink is never followed. */
@@ -97,7 +96,7 @@ export function copyFile(srcAbs: string, dstAbs: string, entry: Entry, restat: (
     unlinkQuiet(tmp);
     throw err;
   }
-  return { hash, ...replicaStat(dstAbs) };
+  return { hash, ...inodeAndCtime(dstAbs) };
 }
 
 export function makeSymlink(dstAbs: string, entry: Entry): Written {
@@ -110,13 +109,13 @@ export function makeSymlink(dstAbs: string, entry: Entry): Written {
     unlinkQuiet(tmp);
     throw err;
   }
-  return { hash: null, ...replicaStat(dstAbs) };
+  return { hash: null, ...inodeAndCtime(dstAbs) };
 }
 
 /** Creates a directory owner-writable; its real mode and mtime are set after its contents. */
 export function makeDir(dstAbs: string): Written {
   mkdirSync(dstAbs, { mode: 0o700 });
-  return { hash: null, ...replicaStat(dstAbs) };
+  return { hash: null, ...inodeAndCtime(dstAbs) };
 }
 
 /** Makes sure `abs` is a real directory, not a symlink to one; lets a read-only one take writes. */

@@ -1,7 +1,6 @@
-import { lstatSync } from "node:fs";
 import { renameEntry, isRealDir, setMeta } from "./apply.ts";
 import { joinPath, sameFileMeta } from "./plan.ts";
-import { statEntry, toMicros, type Entry } from "./walk.ts";
+import { inodeAndCtime, lstatExact, mtimeOf, statEntry, type Entry } from "./walk.ts";
 import { dstAbs, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
 
 /** The replica's copy of `path` still is what the index says we wrote there. */
@@ -9,14 +8,14 @@ function replicaMatches(s: RunState, path: string, row: Entry & { rIno: number |
   for (let p = parentOf(path); p !== ""; p = parentOf(p)) if (!isRealDir(dstAbs(s, p))) return false;
   let st;
   try {
-    st = lstatSync(dstAbs(s, path));
+    st = lstatExact(dstAbs(s, path));
   } catch {
     return false;
   }
-  if (row.rIno !== null && st.ino !== row.rIno) return false;
+  if (row.rIno !== null && Number(st.ino) !== row.rIno) return false;
   if (row.kind === "dir") return st.isDirectory();
   if (row.kind === "symlink") return st.isSymbolicLink();
-  return st.isFile() && st.size === row.size && Math.abs(toMicros(st.mtimeMs) - row.mtime) < 1000;
+  return st.isFile() && Number(st.size) === row.size && Math.abs(mtimeOf(st) - row.mtime) < 1000;
 }
 
 /**
@@ -38,9 +37,8 @@ export function tryRename(s: RunState, path: string, entry: Entry): boolean {
     if (!s.cfg.dryRun) {
       renameEntry(dstAbs(s, from), dstAbs(s, path));
       s.deps.store.write(() => s.deps.store.entries.move(s.pair, from, path));
-      const st = lstatSync(dstAbs(s, path));
       if (entry.kind === "file" && row.mode !== entry.mode) setMeta(dstAbs(s, path), entry);
-      putRow(s, path, entry, { hash: row.hash, rIno: st.ino, rCtime: toMicros(st.ctimeMs) });
+      putRow(s, path, entry, { hash: row.hash, ...inodeAndCtime(dstAbs(s, path)) });
       s.touched.add(parentOf(from));
       s.touched.add(parentOf(path));
     }

@@ -1,9 +1,8 @@
-import { lstatSync } from "node:fs";
 import { SynchroError, errnoOf } from "./errors.ts";
 import type { Config } from "./config.ts";
 import type { Logger, SyncEvent } from "./events.ts";
 import { loadHasher, hashFile } from "./hash.ts";
-import { listDir, statEntry, type Entry, type Kind, type Listing } from "./walk.ts";
+import { inodeAndCtime, listDir, statEntry, type Entry, type Kind, type Listing } from "./walk.ts";
 import { planDir, joinPath, sameFileMeta, type Action, type IndexRow } from "./plan.ts";
 import { copyFile, isRealDir, isTempName, makeDir, makeSymlink, makeWritable, removeTree, setMeta, SourceChanged, type Written } from "./apply.ts";
 import type { Store } from "./store/store.ts";
@@ -184,8 +183,7 @@ function checkAction(s: RunState, action: Extract<Action, { op: "check" }>): voi
 function metaAction(s: RunState, path: string, entry: Entry, hash: string | null, announce = true): void {
   if (!s.cfg.dryRun) {
     setMeta(dstAbs(s, path), entry);
-    const st = lstatSync(dstAbs(s, path));
-    putRow(s, path, entry, { hash, rIno: st.ino, rCtime: Math.round(st.ctimeMs * 1000) });
+    putRow(s, path, entry, { hash, ...inodeAndCtime(dstAbs(s, path)) });
   }
   if (announce) record(s, "meta", path, null);
 }
@@ -328,8 +326,7 @@ function finishDir(s: RunState, dir: string, entry: Entry): void {
     }
   }
   if (changed || row.ino !== entry.ino || row.ctime !== entry.ctime) {
-    const st = lstatSync(dstAbs(s, dir));
-    putRow(s, dir, entry, { rIno: st.ino, rCtime: Math.round(st.ctimeMs * 1000) });
+    putRow(s, dir, entry, inodeAndCtime(dstAbs(s, dir)));
   }
 }
 
