@@ -1,0 +1,86 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { sandbox, writeTree, rsyncDiff, rmSync, writeFileSync } from "./fixtures/tree.ts";
+import { opsDone, runCli, syncArgs, syncJson } from "./fixtures/cli.ts";
+
+const NFC = "caf\u00e9";
+const NFD = "cafe\u0301";
+const LONG = "n".repeat(251) + ".txt";
+
+const ODD_NAMES = [
+  "with space", "new\nline", "tab\there", "quote'single", 'quote"double', "back\\slash", "-leading-dash", "--looks-like-an-option",
+  " leading space", "trailing space ", "*glob?[x]", "日本語", "emoji-🙂", LONG, NFC, NFD,
+];
+
+test("odd but legal names sync as files and as directories, and a second run does nothing", () => {
+  const t = sandbox();
+  try {
+    assert.is(Buffer.byteLength(LONG), 255);
+    for (const name of ODD_NAMES) writeTree(t.src, { [name]: `file ${name}`, [`dir-${name.slice(0, 200)}`]: { [name]: "inner" } });
+    const first = syncJson(t);
+    assert.is(first.code, 0, first.stderr);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+    assert.is(first.summary.counts.create, ODD_NAMES.length * 2);
+    const second = syncJson(t);
+    assert.is(second.code, 0, second.stderr);
+    assert.is(opsDone(second.summary), 0, JSON.stringify(second.summary.counts));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("NFC and NFD spellings of the same text stay two distinct files", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { [NFC]: "composed", [NFD]: "decomposed" });
+    const r = runCli(syncArgs(t));
+    assert.is(r.code, 0, r.stderr);
+    const names = readdirSync(t.dst);
+    assert.is(names.length, 2);
+    assert.is(readFileSync(join(t.dst, NFC), "utf8"), "composed");
+    assert.is(readFileSync(join(t.dst, NFD), "utf8"), "decomposed");
+    rmSync(join(t.src, NFD));
+    writeFileSync(join(t.src, NFC), "composed, changed");
+    const again = runCli(syncArgs(t, "--force"));
+    assert.is(again.code, 0, again.stderr);
+    assert.equal(readdirSync(t.dst), [NFC]);
+    assert.is(readFileSync(join(t.dst, NFC), "utf8"), "composed, changed");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("odd names are changed and deleted like any other", () => {
+  const t = sandbox();
+  try {
+    for (const name of ODD_NAMES) writeTree(t.src, { [name]: "v1" });
+    writeTree(t.src, { keep: { a: "a", b: "b", c: "c", d: "d", e: "e", f: "f", g: "g", h: "h", i: "i", j: "j", k: "k", l: "l", m: "m", n: "n", o: "o", p: "p", q: "q" } });
+    assert.is(runCli(syncArgs(t)).code, 0);
+    ODD_NAMES.forEach((name, i) => (i % 2 ? rmSync(join(t.src, name)) : writeFileSync(join(t.src, name), "version two")));
+    const r = syncJson(t);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+    assert.is(r.summary.counts.delete, ODD_NAMES.length / 2);
+    assert.is(r.summary.counts.update, ODD_NAMES.length / 2);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a source path with a leading dash and spaces works when passed after --", () => {
+  const t = sandbox();
+  try {
+    const src = join(t.root, "-my source");
+    writeTree(src, { "a": "1" });
+    const dst = join(t.root, "my replica");
+    const r = runCli(["sync", "--state", t.state, "--", src, dst]);
+    assert.is(r.code, 0, r.stderr);
+    assert.ok(existsSync(join(dst, "a")));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test.run();
