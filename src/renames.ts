@@ -37,7 +37,9 @@ export function tryRename(s: RunState, path: string, entry: Entry): boolean {
     if (!s.cfg.dryRun) {
       renameEntry(dstAbs(s, from), dstAbs(s, path));
       s.deps.store.write(() => s.deps.store.entries.move(s.pair, from, path));
-      if (entry.kind === "file" && row.mode !== entry.mode) setMeta(dstAbs(s, path), entry);
+      // A moved dir gets its mode and mtime once its contents settle (finishDir); a file or link now.
+      if (entry.kind === "dir") s.touched.add(path);
+      else if (row.mode !== entry.mode || row.mtime !== entry.mtime) setMeta(dstAbs(s, path), entry);
       putRow(s, path, entry, { hash: row.hash, ...inodeAndCtime(dstAbs(s, path)) });
       s.touched.add(parentOf(from));
       s.touched.add(parentOf(path));

@@ -30,11 +30,12 @@ export function splitPath(path: string): [dir: string, name: string] {
 }
 
 /**
- * Paths below `prefix/` sort between "prefix/" and "prefix0" ('0' follows '/'), so one
- * range scan on the primary key finds a subtree; LIKE would misread '%' and '_' in names.
+ * The rows beneath `path`: its children (dir = path) and deeper rows, whose dirs sort between
+ * "path/" and "path0" ('0' follows '/'), so both are primary-key lookups; LIKE would misread '%'
+ * and '_' in names. The children's own term is needed: "path" sorts before "path/".
  */
-const SUBTREE = "pair = ? AND dir >= ? AND dir < ?";
-const subtreeParams = (pair: number, path: string): SqlValue[] => [pair, path + "/", path + "0"];
+const SUBTREE = "pair = ? AND (dir = ? OR (dir >= ? AND dir < ?))";
+const subtreeParams = (pair: number, path: string): SqlValue[] => [pair, path, path + "/", path + "0"];
 
 export interface EntryQueries {
   listDir(pair: number, dir: string): IndexRow[];
