@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import picomatch from "picomatch";
-import { SynchroError } from "./errors.ts";
+import { SynchroError, errnoOf, type ErrorCode } from "./errors.ts";
 import type { Kind } from "./walk.ts";
 
 /** Everything a run needs, checked once: absolute real paths, compiled excludes, parsed limits. */
@@ -63,6 +63,32 @@ function realReplica(abs: string): string {
   return join(realpathSync(parent), basename(abs));
 }
 
+/**
+ * Checks, creating nothing, that `file` could be opened for writing: its nearest existing
+ * ancestor is a writable directory, or it is itself a writable non-directory. Bad input must
+ * fail before the log or the index is made, so neither is left behind by the other's failure.
+ */
+export function checkWritableFile(file: string, code: ErrorCode, label: string): void {
+  for (let p = file; ; p = dirname(p)) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch (err) {
+      // ENOTDIR: a parent is a file; walking up finds it and names it.
+      if ((errnoOf(err) === "ENOENT" || errnoOf(err) === "ENOTDIR") && p !== dirname(p)) continue;
+      throw new SynchroError(code, `cannot write ${label} ${file}: ${(err as Error).message}`);
+    }
+    if (p === file && isDir) throw new SynchroError(code, `cannot write ${label} ${file}: it is a directory`);
+    if (p !== file && !isDir) throw new SynchroError(code, `cannot write ${label} ${file}: ${p} is not a directory`);
+    try {
+      accessSync(p, constants.W_OK);
+    } catch {
+      throw new SynchroError(code, `cannot write ${label} ${file}: ${p} is not writable`);
+    }
+    return;
+  }
+}
+
 /** Checks source and replica; the source may be missing only when the index must say whether it vanished. */
 export function resolvePaths(opts: PathOptions): { source: string; replica: string; state: string; sourceExists: boolean } {
   if (!opts.source || !opts.replica) throw new SynchroError("USAGE", "both <source> and <replica> are required");
@@ -85,6 +111,7 @@ export function resolvePaths(opts: PathOptions): { source: string; replica: stri
   if (isInside(state, replica) || isInside(state, source)) {
     throw new SynchroError("NESTED_PATHS", `the index ${state} must not live inside the source or the replica`);
   }
+  checkWritableFile(state, "STATE_UNWRITABLE", "the index");
   return { source, replica, state, sourceExists };
 }
 

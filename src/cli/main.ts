@@ -15,7 +15,7 @@ export async function main(argv: string[]): Promise<number> {
   cli.help();
   cli.version(VERSION);
   try {
-    cli.parse(argv, { run: false });
+    cli.parse(attachNegativeValues(cli, argv), { run: false });
     takeOperands(cli);
     if (cli.options.help || cli.options.version) return 0;
     await cli.runMatchedCommand();
@@ -36,4 +36,25 @@ function takeOperands(cli: CAC): void {
   if (!cmd || cmd.args.some((a) => a.variadic) || cli.args.length <= cmd.args.length) return;
   if (cmd.name === "") throw new SynchroError("USAGE", `unknown command '${cli.args[0]}'; see synchro --help`);
   throw new SynchroError("USAGE", `unexpected extra argument '${cli.args[cmd.args.length]}'; see synchro --help`);
+}
+
+/**
+ * mri reads `--interval -5` as two flags and reports "Unknown option -5"; a negative number after
+ * an option that takes a value is that option's value, so validation can say what is wrong with it.
+ */
+function attachNegativeValues(cli: CAC, argv: string[]): string[] {
+  const valued = new Set(
+    [cli.globalCommand, ...cli.commands].flatMap((c) => c.options).filter((o) => o.rawName.includes("<")).flatMap((o) => o.rawName.match(/--[\w-]+/g) ?? []),
+  );
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") return [...out, ...argv.slice(i)];
+    const next = argv[i + 1];
+    if (valued.has(arg) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }

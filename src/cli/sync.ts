@@ -2,7 +2,7 @@ import { dirname, join } from "node:path";
 import type { CAC } from "cac";
 import { openSession, type Session } from "../session.ts";
 import { SynchroError } from "../errors.ts";
-import { parsePositive } from "../config.ts";
+import { checkWritableFile, parsePositive } from "../config.ts";
 import { createLog, type Log } from "../log.ts";
 import type { SyncSummary } from "../run.ts";
 import type { SyncEvent } from "../events.ts";
@@ -32,7 +32,7 @@ export function registerSync(cli: CAC, exit: (code: number) => void): void {
       exit(source === undefined && replica === undefined ? 0 : 2);
       return;
     }
-    if (replica === undefined) throw new SynchroError("USAGE", `unknown command or missing <replica>: '${source}'`);
+    if (replica === undefined) throw new SynchroError("USAGE", `unknown command '${source}', or <replica> is missing; see synchro --help`);
     await handler(source, replica, flags);
   });
 }
@@ -66,7 +66,9 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
     session = await openSession({
       ...configFromFlags(source, replica, flags),
       onConfig: (cfg) => {
-        log = createLog({ file: flags.log ?? join(dirname(cfg.state), "synchro.log"), verbosity: verbosityOf(flags) });
+        const file = flags.log ?? join(dirname(cfg.state), "synchro.log");
+        checkWritableFile(file, "LOG_UNWRITABLE", "the log file");
+        log = createLog({ file, verbosity: verbosityOf(flags) });
       },
       get logger() {
         return log!.logger;
