@@ -1,11 +1,11 @@
 import {
   chmodSync, closeSync, constants, copyFileSync, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, readFileSync, readdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync,
+  openSync, readFileSync, readSync, readdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync, writeSync,
 } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
-import { errnoOf } from "./errors.ts";
-import { hashBuffer, hashFile } from "./hash.ts";
+import { SynchroError, errnoOf } from "./errors.ts";
+import { hashBuffer, hashFile, newHasher } from "./hash.ts";
 import { inodeAndCtime, type Entry, type Kind } from "./walk.ts";
 
 /**
@@ -17,7 +17,7 @@ const TEMP_SUFFIX = ".tmp";
 export const isTempName = (name: string): boolean => name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX);
 const tempPathIn = (dirAbs: string): string => `${dirAbs}/${TEMP_PREFIX}${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`;
 
-/** Files up to this size are read whole, hashed and written in one go; larger ones use copy_file_range. */
+/** Files up to this size are read whole, hashed and written in one go; larger ones are cloned or copied by chunks. */
 const SMALL_FILE = 1 << 20;
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const O_DIRECTORY = constants.O_DIRECTORY ?? 0;
@@ -75,8 +75,9 @@ function sameSource(a: Entry, b: Entry | null): boolean {
 /**
  * Copies one regular file into place and returns its hash. Throws SourceChanged when the
  * source moved under us (the temp file is removed); `restat` gives the source's stat now.
+ * An abort (Ctrl+C) between chunks of a large file throws ABORTED and removes the temp file.
  */
-export function copyFile(srcAbs: string, dstAbs: string, entry: Entry, restat: () => Entry | null): Written {
+export async function copyFile(srcAbs: string, dstAbs: string, entry: Entry, restat: () => Entry | null, signal?: AbortSignal): Promise<Written> {
   const tmp = tempPathIn(dirname(dstAbs));
   let hash: string;
   try {
@@ -86,8 +87,7 @@ export function copyFile(srcAbs: string, dstAbs: string, entry: Entry, restat: (
       // 'wx' is O_CREAT|O_EXCL: it never opens an existing file or follows a link at the temp name.
       writeFileSync(tmp, data, { flag: "wx", mode: 0o600 });
     } else {
-      copyFileSync(srcAbs, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-      hash = hashFile(tmp);
+      hash = cloneFile(srcAbs, tmp) ?? (await copyInChunks(srcAbs, tmp, signal));
     }
     if (!sameSource(entry, restat())) throw new SourceChanged(`changed while being copied`);
     setMeta(tmp, entry);
@@ -97,6 +97,48 @@ export function copyFile(srcAbs: string, dstAbs: string, entry: Entry, restat: (
     throw err;
   }
   return { hash, ...inodeAndCtime(dstAbs) };
+}
+
+/** A copy-on-write clone costs no data copy where the filesystem has reflinks; null where it has not. */
+function cloneFile(srcAbs: string, tmp: string): string | null {
+  try {
+    copyFileSync(srcAbs, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+  } catch {
+    unlinkQuiet(tmp);
+    return null;
+  }
+  return hashFile(tmp);
+}
+
+const CHUNK = 8 << 20;
+
+/**
+ * Copies by chunks, hashing what it reads, and lets the event loop run between chunks: one
+ * synchronous copy of a large file kept Ctrl+C waiting until the whole file was written. Each
+ * large file gets its own hasher, since another run in this process may hash while we yield.
+ */
+async function copyInChunks(srcAbs: string, tmp: string, signal?: AbortSignal): Promise<string> {
+  const hasher = await newHasher();
+  const buf = Buffer.allocUnsafe(CHUNK);
+  const from = openSync(srcAbs, constants.O_RDONLY);
+  try {
+    const to = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, 0o600);
+    try {
+      for (;;) {
+        const n = readSync(from, buf, 0, CHUNK, null);
+        if (n === 0) break;
+        hasher.update(buf.subarray(0, n));
+        for (let off = 0; off < n; ) off += writeSync(to, buf, off, n - off);
+        await new Promise((resolve) => setImmediate(resolve));
+        if (signal?.aborted) throw new SynchroError("ABORTED", "interrupted");
+      }
+    } finally {
+      closeSync(to);
+    }
+  } finally {
+    closeSync(from);
+  }
+  return hasher.digest("hex");
 }
 
 export function makeSymlink(dstAbs: string, entry: Entry): Written {

@@ -14,6 +14,9 @@ export async function loadHasher(): Promise<void> {
   hasher ??= await createXXHash128();
 }
 
+/** A hasher of its own, for a copy that yields to the event loop between chunks. */
+export const newHasher = (): Promise<IHasher> => createXXHash128();
+
 function ready(): IHasher {
   if (!hasher) throw new Error("loadHasher() must run before hashing");
   return hasher.init();

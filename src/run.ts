@@ -118,12 +118,13 @@ function failed(s: RunState, path: string, err: unknown): void {
 }
 
 /** Copies one file, re-reading the source's stat after each try so a file being written is never recorded as synced. */
-function copyWithRetry(s: RunState, path: string, entry: Entry): { entry: Entry; written: Written } | null {
+async function copyWithRetry(s: RunState, path: string, entry: Entry): Promise<{ entry: Entry; written: Written } | null> {
   let current: Entry | null = entry;
   for (let attempt = 1; attempt <= COPY_ATTEMPTS && current; attempt++) {
     const want: Entry = current;
     try {
-      return { entry: want, written: copyFile(srcAbs(s, path), dstAbs(s, path), want, () => statEntry(srcAbs(s, path), want.name)) };
+      const written = await copyFile(srcAbs(s, path), dstAbs(s, path), want, () => statEntry(srcAbs(s, path), want.name), s.deps.signal);
+      return { entry: want, written };
     } catch (err) {
       if (!(err instanceof SourceChanged)) throw err;
       current = statEntry(srcAbs(s, path), want.name);
@@ -149,14 +150,14 @@ function replaceExisting(s: RunState, path: string, replaces: Kind | undefined, 
   s.deps.store.write(() => s.deps.store.entries.remove(s.pair, path));
 }
 
-function copyAction(s: RunState, action: Extract<Action, { op: "create" | "update" }>): void {
+async function copyAction(s: RunState, action: Extract<Action, { op: "create" | "update" }>): Promise<void> {
   const { path } = action;
   if (s.cfg.dryRun) {
     record(s, action.op, path, action.entry.size);
     return;
   }
   replaceExisting(s, path, action.op === "create" ? action.replaces : "file", "file");
-  const done = copyWithRetry(s, path, action.entry);
+  const done = await copyWithRetry(s, path, action.entry);
   if (!done) return;
   s.touched.add(parentOf(path));
   putRow(s, path, done.entry, done.written);
@@ -164,12 +165,12 @@ function copyAction(s: RunState, action: Extract<Action, { op: "create" | "updat
   record(s, action.op, path, done.entry.size);
 }
 
-function checkAction(s: RunState, action: Extract<Action, { op: "check" }>): void {
+async function checkAction(s: RunState, action: Extract<Action, { op: "check" }>): Promise<void> {
   const { path, entry, row } = action;
   const sourceHash = hashFile(srcAbs(s, path));
   const known = !action.againstReplica && row?.hash ? row.hash : hashFile(dstAbs(s, path));
   if (sourceHash !== known) {
-    copyAction(s, { op: "update", path, entry });
+    await copyAction(s, { op: "update", path, entry });
     return;
   }
   const modeDiffers = row ? row.mode !== entry.mode : false;
@@ -225,9 +226,10 @@ async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean)
         if (!s.cfg.dryRun) s.deps.store.write(() => s.deps.store.entries.remove(s.pair, action.path));
         continue;
       }
-      const sub = applyAction(s, action, scan, replicaByName?.get(name) ?? null);
+      const sub = await applyAction(s, action, scan, replicaByName?.get(name) ?? null);
       if (sub) subdirs.push(sub);
     } catch (err) {
+      if (err instanceof SynchroError && err.code === "ABORTED") throw err;
       if (errnoOf(err) === "ENOENT" && !statEntry(srcAbs(s, action.path), name)) {
         s.deps.logger.info(`${action.path}: vanished from the source during the run`);
         continue;
@@ -240,7 +242,7 @@ async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean)
 }
 
 /** Runs one planned action; returns the directory to walk into next, if the action was a directory. */
-function applyAction(s: RunState, action: Action, scan: boolean, theirs: Entry | null): { path: string; entry: Entry; scan: boolean } | null {
+async function applyAction(s: RunState, action: Action, scan: boolean, theirs: Entry | null): Promise<{ path: string; entry: Entry; scan: boolean } | null> {
   switch (action.op) {
     case "create":
     case "symlink":
@@ -249,7 +251,7 @@ function applyAction(s: RunState, action: Action, scan: boolean, theirs: Entry |
         // A dry run moved nothing, so the index has nothing under the new name to compare with.
         return action.op === "mkdir" && !s.cfg.dryRun ? { path: action.path, entry: action.entry, scan: false } : null;
       }
-      if (action.op === "create") copyAction(s, action);
+      if (action.op === "create") await copyAction(s, action);
       else if (action.op === "symlink") symlinkAction(s, action);
       else {
         if (!s.cfg.dryRun) {
@@ -262,10 +264,10 @@ function applyAction(s: RunState, action: Action, scan: boolean, theirs: Entry |
       }
       return action.op === "mkdir" ? { path: action.path, entry: action.entry, scan: false } : null;
     case "update":
-      copyAction(s, action);
+      await copyAction(s, action);
       return null;
     case "check":
-      checkAction(s, action);
+      await checkAction(s, action);
       return null;
     case "meta":
       metaAction(s, action.path, action.entry, null);
@@ -381,6 +383,9 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
     if (root && (root.mode !== rootEntry.mode || root.mtime !== rootEntry.mtime)) s.touched.add("");
   }
   if (scan) s.replicaEntries = Math.max(s.replicaEntries, s.replicaSeen);
+  // A stop that came in during the last copies is heard here, before any delete.
+  s.lastYield = -Infinity;
+  await maybeYield(s);
   const outcome = applyDeletes(s);
   settleTouchedDirs(s, rootEntry);
   return outcome;
