@@ -17,9 +17,10 @@ function tempFiles(dir: string): string[] {
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   test(`--interval repeats, carries a change made between ticks, and ${signal} stops it with exit 0 and a total`, async () => {
     const t = sandbox();
+    // The source must exist before the process starts: a missing source is bad input (exit 2).
+    writeTree(t.src, { "a.txt": "a", d: { "b.txt": "b" } });
     const child = startCli(syncArgs(t, "--interval", "0.2", "--log", t.log));
     try {
-      writeTree(t.src, { "a.txt": "a", d: { "b.txt": "b" } });
       await waitFor(() => summaries(read(t.log)) >= 2, "two interval runs in the log");
       writeFileSync(join(t.src, "between ticks.txt"), "arrived");
       await waitFor(() => read(join(t.dst, "between ticks.txt")) === "arrived", "the change to reach the replica");
