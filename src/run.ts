@@ -3,7 +3,7 @@ import type { Config } from "./config.ts";
 import type { Logger, SyncEvent } from "./events.ts";
 import { loadHasher, hashFile } from "./hash.ts";
 import { inodeAndCtime, listDir, statEntry, type Entry, type Kind, type Listing } from "./walk.ts";
-import { planDir, joinPath, sameFileMeta, type Action, type IndexRow } from "./plan.ts";
+import { planDir, joinPath, sameFileMeta, sameMtime, type Action, type IndexRow } from "./plan.ts";
 import { copyFile, isRealDir, isTempName, makeDir, makeSymlink, makeWritable, removeTree, setMeta, SourceChanged, type Written } from "./apply.ts";
 import type { Store } from "./store/store.ts";
 import type { OpAction } from "./store/ops.ts";
@@ -199,7 +199,7 @@ function symlinkAction(s: RunState, action: Extract<Action, { op: "symlink" }>):
 }
 
 /** Walks one source directory and everything below it. `scan` means the replica is listed, not trusted from the index. */
-async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean): Promise<void> {
+async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean, theirs: Entry | null = null): Promise<void> {
   const listing = listDir(srcAbs(s, dir));
   if (listing.error) {
     // Unreadable is not empty: nothing below it is planned, so nothing there is deleted.
@@ -212,7 +212,7 @@ async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean)
   const index = s.pair < 0 ? [] : s.deps.store.entries.listDir(s.pair, dir);
   const actions = planDir({ dir, source: listing.entries, index, replica, checksum: s.cfg.checksum, isExcluded: s.cfg.isExcluded });
   const replicaByName = replica ? new Map(replica.map((e) => [e.name, e])) : null;
-  const subdirs: { path: string; entry: Entry; scan: boolean }[] = [];
+  const subdirs: Subdir[] = [];
 
   for (const action of actions) {
     await maybeYield(s);
@@ -237,12 +237,20 @@ async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean)
       failed(s, action.path, err);
     }
   }
-  for (const sub of subdirs) await syncDir(s, sub.path, sub.entry, sub.scan);
-  if (dir !== "") finishDir(s, dir, dirEntry);
+  for (const sub of subdirs) await syncDir(s, sub.path, sub.entry, sub.scan, sub.theirs);
+  if (dir !== "") finishDir(s, dir, dirEntry, theirs);
+}
+
+/** A directory to walk into; `theirs` is the replica's own entry for it, when the replica was listed. */
+interface Subdir {
+  path: string;
+  entry: Entry;
+  scan: boolean;
+  theirs?: Entry | null;
 }
 
 /** Runs one planned action; returns the directory to walk into next, if the action was a directory. */
-async function applyAction(s: RunState, action: Action, scan: boolean, theirs: Entry | null): Promise<{ path: string; entry: Entry; scan: boolean } | null> {
+async function applyAction(s: RunState, action: Action, scan: boolean, theirs: Entry | null): Promise<Subdir | null> {
   switch (action.op) {
     case "create":
     case "symlink":
@@ -281,7 +289,7 @@ async function applyAction(s: RunState, action: Action, scan: boolean, theirs: E
       return null;
     }
     case "descend":
-      return { path: action.path, entry: action.entry, scan: scan || !ensureReplicaDir(s, action.path, theirs) };
+      return { path: action.path, entry: action.entry, scan: scan || !ensureReplicaDir(s, action.path, theirs), theirs };
     default:
       return null;
   }
@@ -313,11 +321,16 @@ function ensureReplicaDir(s: RunState, path: string, theirs: Entry | null): bool
   return false;
 }
 
-/** Sets a directory's mode and mtime once its contents are written; a read-only source dir still syncs. */
-function finishDir(s: RunState, dir: string, entry: Entry): void {
+/**
+ * Sets a directory's mode and mtime once its contents are written; a read-only source dir still syncs.
+ * On a scan, `theirs` is the replica's directory as listed: a mode or mtime changed there is repaired too.
+ */
+function finishDir(s: RunState, dir: string, entry: Entry, theirs: Entry | null): void {
+  const drifted = theirs?.kind === "dir" && (theirs.mode !== entry.mode || !sameMtime(theirs.mtime, entry.mtime));
+  if (drifted) record(s, "meta", dir, null);
   if (s.cfg.dryRun) return;
   const row = s.deps.store.entries.get(s.pair, dir);
-  const changed = !row || row.mode !== entry.mode || row.mtime !== entry.mtime || s.touched.has(dir);
+  const changed = !row || drifted || row.mode !== entry.mode || row.mtime !== entry.mtime || s.touched.has(dir);
   if (changed) {
     try {
       setMeta(dstAbs(s, dir), entry);
