@@ -114,11 +114,12 @@ function walkDir(scan: DriftScan, dir: string, drift: Drift[]): void {
   }
   const replica = listing.entries.filter((e) => !(e.kind === "file" && isTempName(e.name)));
   const result = compareDir({ dir, replica, index: scan.entries.listDir(scan.pair, dir), isExcluded: scan.isExcluded, verify: scan.verify });
-  drift.push(...result.drift);
+  const found = result.drift;
   for (const s of result.suspects) {
-    if (!contentIntact(scan, s)) drift.push({ path: s.path, kind: "modified" });
-    else if (s.modeDiffers) drift.push({ path: s.path, kind: "mode" });
+    if (!contentIntact(scan, s)) found.push({ path: s.path, kind: "modified" });
+    else if (s.modeDiffers) found.push({ path: s.path, kind: "mode" });
   }
+  drift.push(...found.sort((a, b) => (a.path < b.path ? -1 : 1)));
   for (const sub of result.descend) walkDir(scan, sub, drift);
 }
 

@@ -1,6 +1,7 @@
 import { cac, type CAC } from "cac";
 import { SynchroError } from "../errors.ts";
 import { registerSync } from "./sync.ts";
+import { registerStatus } from "./status.ts";
 import { reportFailure } from "./exit.ts";
 import { VERSION } from "../version.ts";
 
@@ -12,6 +13,7 @@ export async function main(argv: string[]): Promise<number> {
     code = c;
   };
   registerSync(cli, exit);
+  registerStatus(cli, exit);
   cli.help();
   cli.version(VERSION);
   try {

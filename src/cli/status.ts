@@ -1,0 +1,67 @@
+import type { CAC } from "cac";
+import { SynchroError } from "../errors.ts";
+import { status, type PairStatus, type PairSummary, type RunInfo } from "../status.ts";
+import { formatBytes, formatPlanLine, printable } from "./output.ts";
+
+interface StatusFlags {
+  state?: string;
+  verify?: boolean;
+  json?: boolean;
+  exclude?: string | string[];
+}
+
+/** Long lists are cut here: status is a glance, `sync --dry-run` gives the full plan. */
+const SHOWN = 20;
+
+export function registerStatus(cli: CAC, exit: (code: number) => void): void {
+  cli
+    .command("status [source] [replica]", "Is the replica in sync? What is pending, what drifted, how did the last run go. Without a pair: every pair")
+    .option("--state <file>", "Index database (default: $XDG_STATE_HOME/synchro/index.db, else ~/.local/state/synchro/index.db)")
+    .option("--verify", "Also re-hash replica files, to catch bit rot and same-size same-mtime changes")
+    .option("--exclude <glob>", "The excludes the pair is synced with; repeatable. .synchroignore is read as in a sync")
+    .option("--json", "Print one JSON object on stdout")
+    .example("synchro status ~/Documents /mnt/backup/Documents --verify")
+    .example("synchro status --json")
+    .action(async (source: string | undefined, replica: string | undefined, flags: StatusFlags) => exit(await statusCommand(source, replica, flags)));
+}
+
+async function statusCommand(source: string | undefined, replica: string | undefined, flags: StatusFlags): Promise<number> {
+  if (source !== undefined && replica === undefined) throw new SynchroError("USAGE", "status takes both <source> and <replica>, or neither");
+  if (source === undefined) {
+    const pairs = await status({ state: flags.state });
+    process.stdout.write(flags.json ? JSON.stringify(pairs) + "\n" : formatPairs(pairs));
+    return pairs.every((p) => p.inSync) ? 0 : 1;
+  }
+  const s = await status({ source, replica: replica!, state: flags.state, verify: flags.verify, exclude: flags.exclude });
+  process.stdout.write(flags.json ? JSON.stringify(s) + "\n" : formatStatus(s));
+  return s.inSync ? 0 : 1;
+}
+
+function capped<T>(items: T[], line: (item: T) => string): string {
+  const lines = items.slice(0, SHOWN).map((i) => `  ${line(i)}\n`);
+  if (items.length > SHOWN) lines.push(`  ... and ${items.length - SHOWN} more\n`);
+  return lines.join("");
+}
+
+export function formatRun(r: RunInfo | null): string {
+  if (!r) return "never synced";
+  const took = r.durationMs === null ? "" : `, took ${(r.durationMs / 1000).toFixed(1)} s`;
+  const counts = Object.entries(r.counts).filter(([k, n]) => n > 0 && k !== "adopt").map(([k, n]) => `${n} ${k}`);
+  const what = counts.length ? `; ${counts.join(", ")}, ${formatBytes(r.bytes)}` : "";
+  return `run ${r.id} (${r.trigger}) at ${r.startedAt}: ${r.result ?? "did not finish"}${took}${what}`;
+}
+
+function formatStatus(s: PairStatus): string {
+  const head = s.inSync ? "in sync" : `not in sync: ${s.pending.length} pending, ${s.drift.length} drifted in the replica`;
+  let out = `${head}\nlast ${formatRun(s.lastRun)}\n`;
+  if (s.pending.length) out += `pending (what the next sync would do):\n${capped(s.pending, formatPlanLine)}`;
+  if (s.drift.length) out += `drift (the replica differs from what was written):\n${capped(s.drift, (d) => `${d.kind.padEnd(8)} ${printable(d.path)}`)}`;
+  return out;
+}
+
+function formatPairs(pairs: PairSummary[]): string {
+  if (pairs.length === 0) return "no pairs synced yet\n";
+  return pairs
+    .map((p) => `${p.inSync ? "in sync    " : "not in sync"}  ${printable(p.source)} -> ${printable(p.replica)}\n  last ${formatRun(p.lastRun)}\n`)
+    .join("");
+}

@@ -1,0 +1,107 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { resolveConfig, defaultStatePath } from "./config.ts";
+import { findDrift, type Drift } from "./drift.ts";
+import { silentLogger } from "./events.ts";
+import { syncOnce } from "./mirror.ts";
+import { openStore, type Store } from "./store/store.ts";
+import type { RunRecord, RunResult, Trigger } from "./store/runs.ts";
+import type { OpAction } from "./store/ops.ts";
+
+export interface RunInfo {
+  id: number;
+  trigger: Trigger;
+  startedAt: string;
+  endedAt: string | null;
+  durationMs: number | null;
+  /** null while the run is going on, or when it was cut short (kill -9, power cut). */
+  result: RunResult | null;
+  counts: Record<string, number>;
+  bytes: number;
+  errors: number;
+}
+
+export interface PairStatus {
+  inSync: boolean;
+  /** What a sync would do now: the same actions and paths as --dry-run. */
+  pending: { action: OpAction; path: string; from?: string }[];
+  drift: Drift[];
+  lastRun: RunInfo | null;
+}
+
+export interface PairSummary {
+  source: string;
+  replica: string;
+  lastRun: RunInfo | null;
+  /** As of the last run: it finished without errors, refusals or interruptions. */
+  inSync: boolean;
+}
+
+export interface StatusOptions {
+  state?: string;
+  /** Also re-hash replica files, to catch bit rot and same-size same-mtime changes. */
+  verify?: boolean;
+  /** The excludes the pair is synced with (.synchroignore is read as in a sync). */
+  exclude?: string | string[];
+  now?: () => number;
+}
+
+export function runInfo(r: RunRecord): RunInfo {
+  return {
+    id: r.id,
+    trigger: r.trigger,
+    startedAt: new Date(r.startedAt).toISOString(),
+    endedAt: r.endedAt === null ? null : new Date(r.endedAt).toISOString(),
+    durationMs: r.endedAt === null ? null : r.endedAt - r.startedAt,
+    result: r.result,
+    counts: r.counts,
+    bytes: r.bytes,
+    errors: r.errors,
+  };
+}
+
+/**
+ * Opens the index for reading. A missing index is not created: an in-memory one stands in,
+ * so a pair never synced reads as "everything pending" and a read-only command writes nothing.
+ */
+export async function openForReading(state: string, now: () => number): Promise<Store> {
+  return openStore(existsSync(state) ? state : ":memory:", { now });
+}
+
+/**
+ * With a pair: what is pending (a dry run), how the replica drifted from the index, and the
+ * last run. Never writes the replica, takes no run lock and records no run.
+ * Without a pair: every pair the index knows, as of its last run.
+ */
+export async function status(options: StatusOptions & { source: string; replica: string }): Promise<PairStatus>;
+export async function status(options?: StatusOptions): Promise<PairSummary[]>;
+export async function status(options: StatusOptions & { source?: string; replica?: string } = {}): Promise<PairStatus | PairSummary[]> {
+  const now = options.now ?? Date.now;
+  if (options.source === undefined && options.replica === undefined) {
+    const state = resolve(options.state ?? defaultStatePath());
+    if (!existsSync(state)) return [];
+    const store = await openForReading(state, now);
+    try {
+      return store.pairs().map((p) => {
+        const last = store.runs.last(p.id);
+        return { source: p.source, replica: p.replica, lastRun: last && runInfo(last), inSync: last?.result === "ok" };
+      });
+    } finally {
+      store.close();
+    }
+  }
+  const cfg = resolveConfig({ source: options.source!, replica: options.replica!, state: options.state, exclude: options.exclude, dryRun: true });
+  const store = await openForReading(cfg.state, now);
+  try {
+    const dry = await syncOnce(cfg, { store, logger: silentLogger, now, trigger: "sync" });
+    const pending = (dry.plan ?? []).map((p) => ({ action: p.action, path: p.path, ...(p.from ? { from: p.from } : {}) }));
+    const pair = store.pair(cfg.source, cfg.replica, false);
+    const drift = pair
+      ? await findDrift({ source: cfg.source, replica: cfg.replica, pair: pair.id, entries: store.entries, isExcluded: cfg.isExcluded, verify: !!options.verify })
+      : [];
+    const last = pair ? store.runs.last(pair.id) : null;
+    return { inSync: pending.length === 0 && drift.length === 0, pending, drift, lastRun: last && runInfo(last) };
+  } finally {
+    store.close();
+  }
+}
