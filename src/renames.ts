@@ -1,5 +1,5 @@
 import { renameEntry, isRealDir, setMeta } from "./apply.ts";
-import { joinPath, sameFileMeta } from "./plan.ts";
+import { joinPath, sameFileMeta, sameMtime } from "./plan.ts";
 import { inodeAndCtime, lstatExact, mtimeOf, statEntry, type Entry } from "./walk.ts";
 import { dstAbs, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
 
@@ -15,7 +15,7 @@ function replicaMatches(s: RunState, path: string, row: Entry & { rIno: number |
   if (row.rIno !== null && Number(st.ino) !== row.rIno) return false;
   if (row.kind === "dir") return st.isDirectory();
   if (row.kind === "symlink") return st.isSymbolicLink();
-  return st.isFile() && Number(st.size) === row.size && Math.abs(mtimeOf(st) - row.mtime) < 1000;
+  return st.isFile() && Number(st.size) === row.size && sameMtime(mtimeOf(st), row.mtime);
 }
 
 /**
