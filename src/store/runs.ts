@@ -1,4 +1,4 @@
-import type { Database } from "./db.ts";
+import type { Database, SqlValue } from "./db.ts";
 
 export type Trigger = "sync" | "interval" | "watch";
 export type RunResult = "ok" | "partial" | "refused" | "aborted" | "failed";
@@ -29,13 +29,22 @@ function toRun(r: Record<string, unknown>): RunRecord {
   };
 }
 
+export interface RunFilter {
+  pair?: number;
+  since?: number;
+  until?: number;
+  run?: number;
+  limit: number;
+}
+
 export interface RunQueries {
   start(pair: number, trigger: Trigger, at: number): number;
   finish(id: number, at: number, result: RunResult, counts: Record<string, number>, bytes: number, errors: number): void;
   last(pair: number): RunRecord | null;
   /** The run before `id`, to tell whether it was cut short (no end recorded). */
   previous(pair: number, id: number): RunRecord | null;
-  list(filter: { pair?: number; limit: number }): RunRecord[];
+  /** Newest first; `since`/`until` bound the start time. */
+  list(filter: RunFilter): RunRecord[];
 }
 
 export function runQueries(db: Database): RunQueries {
@@ -43,8 +52,6 @@ export function runQueries(db: Database): RunQueries {
   const finish = db.prepare("UPDATE runs SET ended_at = ?, result = ?, counts = ?, bytes = ?, errors = ? WHERE id = ?");
   const last = db.prepare("SELECT * FROM runs WHERE pair = ? ORDER BY id DESC LIMIT 1");
   const previous = db.prepare("SELECT * FROM runs WHERE pair = ? AND id < ? ORDER BY id DESC LIMIT 1");
-  const listPair = db.prepare("SELECT * FROM runs WHERE pair = ? ORDER BY id DESC LIMIT ?");
-  const listAll = db.prepare("SELECT * FROM runs ORDER BY id DESC LIMIT ?");
   return {
     start: (pair, trigger, at) => Number(start.run(pair, trigger, at).lastInsertRowid),
     finish: (id, at, result, counts, bytes, errors) => void finish.run(at, result, JSON.stringify(counts), bytes, errors, id),
@@ -56,6 +63,20 @@ export function runQueries(db: Database): RunQueries {
       const r = previous.get(pair, id);
       return r ? toRun(r) : null;
     },
-    list: ({ pair, limit }) => (pair === undefined ? listAll.all(limit) : listPair.all(pair, limit)).map(toRun),
+    list(filter) {
+      const where: string[] = [];
+      const params: SqlValue[] = [];
+      const add = (cond: string, value: number | undefined) => {
+        if (value === undefined) return;
+        where.push(cond);
+        params.push(value);
+      };
+      add("pair = ?", filter.pair);
+      add("id = ?", filter.run);
+      add("started_at >= ?", filter.since);
+      add("started_at <= ?", filter.until);
+      const sql = `SELECT * FROM runs${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
+      return db.prepare(sql).all(...params, filter.limit).map(toRun);
+    },
   };
 }

@@ -55,6 +55,13 @@ const MIGRATIONS: string[] = [
      pid INTEGER NOT NULL,
      since INTEGER NOT NULL
    );`,
+  // History queries read newest first: each index ends in time, so a filter on its leading
+  // column walks ops in time order and stops at --limit instead of sorting every match.
+  // ops_path serves the literal head of a --path glob. Figures: scripts/bench-history.ts.
+  `CREATE INDEX ops_run_time ON ops (run, time);
+   DROP INDEX ops_run;
+   CREATE INDEX ops_action_time ON ops (action, time);
+   CREATE INDEX ops_path ON ops (path);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
