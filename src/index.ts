@@ -7,3 +7,4 @@ export type { OpAction } from "./store/ops.ts";
 export { defaultStatePath } from "./config.ts";
 export { status, type StatusOptions, type PairStatus, type PairSummary, type RunInfo } from "./status.ts";
 export type { Drift, DriftKind } from "./drift.ts";
+export { history, type HistoryOptions, type HistoryOp, type HistoryRun } from "./history.ts";

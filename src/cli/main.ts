@@ -2,6 +2,7 @@ import { cac, type CAC } from "cac";
 import { SynchroError } from "../errors.ts";
 import { registerSync } from "./sync.ts";
 import { registerStatus } from "./status.ts";
+import { registerHistory } from "./history.ts";
 import { reportFailure } from "./exit.ts";
 import { VERSION } from "../version.ts";
 
@@ -14,6 +15,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   registerSync(cli, exit);
   registerStatus(cli, exit);
+  registerHistory(cli, exit);
   cli.help();
   cli.version(VERSION);
   try {

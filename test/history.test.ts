@@ -1,0 +1,65 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import picomatch from "picomatch";
+import { globHints, parseActions, parseWhen } from "../src/history.ts";
+import { SynchroError } from "../src/errors.ts";
+
+const NOW = Date.parse("2026-11-25T12:00:00Z");
+
+test("relative times count back from now", () => {
+  assert.is(parseWhen("--since", "30m", NOW), NOW - 30 * 60_000);
+  assert.is(parseWhen("--since", "2h", NOW), NOW - 2 * 3_600_000);
+  assert.is(parseWhen("--since", "7d", NOW), NOW - 7 * 86_400_000);
+  assert.is(parseWhen("--since", "1.5h", NOW), NOW - 5_400_000);
+});
+
+test("ISO dates and times are absolute; a bare date is UTC midnight", () => {
+  assert.is(parseWhen("--until", "2026-11-24", NOW), Date.parse("2026-11-24T00:00:00Z"));
+  assert.is(parseWhen("--until", "2026-11-24T10:30Z", NOW), Date.parse("2026-11-24T10:30:00Z"));
+  assert.is(parseWhen("--until", "2026-11-24T10:30:00+01:00", NOW), Date.parse("2026-11-24T09:30:00Z"));
+});
+
+test("anything else is a bad time, with the accepted forms in the message", () => {
+  for (const bad of ["yesterdayish", "2026", "-3", "7 days", "2026-13-45", "10x"]) {
+    assert.throws(() => parseWhen("--since", bad, NOW), (e: SynchroError) => e.code === "BAD_OPTION" && /30m, 2h, 7d/.test(e.message), bad);
+  }
+});
+
+test("actions are checked and may come comma-separated", () => {
+  assert.equal(parseActions("create,update"), ["create", "update"]);
+  assert.equal(parseActions(["delete", "error,delete"]), ["delete", "error"]);
+  assert.throws(() => parseActions("create,frob"), /got 'frob'/);
+  assert.throws(() => parseActions(","), /--action takes/);
+});
+
+test("a glob's literal head becomes an index range; a trailing slash is left out", () => {
+  assert.equal(globHints("docs/**").range, { from: "docs", to: "doct" });
+  assert.equal(globHints("docs/report-*.pdf").range, { from: "docs/report-", to: "docs/report." });
+  assert.equal(globHints("./a/b.txt").range, { from: "a/b.txt", to: "a/b.txu" });
+  assert.is(globHints("**/*.jpg").range, undefined);
+  assert.is(globHints("{a,b}/c").range, undefined);
+  assert.equal(globHints("!docs/**"), {});
+});
+
+test("a glob without a head still gives SQL a plain piece every match contains", () => {
+  assert.is(globHints("**/report-*.pdf").needle, "report-");
+  assert.is(globHints("**/*.jpg").needle, ".jpg");
+  assert.is(globHints("**/{x,y}z/**").needle, "z");
+  assert.is(globHints("**").needle, undefined);
+});
+
+test("the hints never exclude a path the glob matches", () => {
+  const globs = ["docs/**", "docs/*.txt", "**/*.txt", "d?cs/**", "docs/{a,b}.txt", "**/b.txt", "docs/[ab].txt", "*(x)docs/**", "docs/@(a|b).txt", "a|b", "./docs/a.txt"];
+  const paths = ["docs", "docs/a.txt", "docs/b.txt", "docs/sub/b.txt", "dacs/a.txt", "b.txt", "x/docs/a.txt", "a|b", "docsy/a.txt"];
+  for (const glob of globs) {
+    const match = picomatch(glob, { dot: true, strictBrackets: true });
+    const { range, needle } = globHints(glob);
+    for (const path of paths) {
+      if (!match(path)) continue;
+      if (range) assert.ok(path >= range.from && path < range.to, `${glob} matches ${path} outside [${range.from}, ${range.to})`);
+      if (needle) assert.ok(path.includes(needle), `${glob} matches ${path} without '${needle}'`);
+    }
+  }
+});
+
+test.run();
