@@ -42,12 +42,8 @@ export interface PlanInput {
 
 export const joinPath = (dir: string, name: string): string => (dir === "" ? name : dir + "/" + name);
 
-/**
- * Deno reads mtimes truncated to milliseconds, Node to microseconds: within a millisecond is "same".
- * Up to and including: utimes takes float seconds, so x.158 s lands as x.157999… s on disk and
- * Deno reads the copy 1 ms before the source it was set from.
- */
-export const sameMtime = (a: number, b: number): boolean => Math.abs(a - b) <= 1000;
+/** Deno reads mtimes truncated to milliseconds, Node to microseconds: within a millisecond is "same". */
+export const sameMtime = (a: number, b: number): boolean => Math.abs(a - b) < 1000;
 
 /** Size+mtime quick check plus the cheap things lstat already gave us. */
 export function sameFileMeta(a: Entry, b: Entry): boolean {
