@@ -323,12 +323,12 @@ function ensureReplicaDir(s: RunState, path: string, theirs: Entry | null): bool
 
 /**
  * Sets a directory's mode and mtime once its contents are written; a read-only source dir still syncs.
- * On a scan, `theirs` is the replica's directory as listed: a mode or mtime changed there is repaired too.
+ * On a scan, `theirs` is the replica's directory as listed: a mode or mtime changed there is repaired
+ * too. Like every directory settle, silently: rsync -a itself leaves new directories' mtimes a few ms off.
  */
 function finishDir(s: RunState, dir: string, entry: Entry, theirs: Entry | null): void {
-  const drifted = theirs?.kind === "dir" && (theirs.mode !== entry.mode || !sameMtime(theirs.mtime, entry.mtime));
-  if (drifted) record(s, "meta", dir, null);
   if (s.cfg.dryRun) return;
+  const drifted = theirs?.kind === "dir" && (theirs.mode !== entry.mode || !sameMtime(theirs.mtime, entry.mtime));
   const row = s.deps.store.entries.get(s.pair, dir);
   const changed = !row || drifted || row.mode !== entry.mode || row.mtime !== entry.mtime || s.touched.has(dir);
   if (changed) {
