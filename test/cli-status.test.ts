@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { sandbox, writeTree, rsyncDiff, describeTree, chmodSync, utimesSync, rmSync, writeFileSync, mkdirSync, symlinkSync } from "./fixtures/tree.ts";
 import { runCli, isDeno } from "./fixtures/cli.ts";
 import { openStore } from "../src/store/store.ts";
+import { inodeAndCtime } from "../src/walk.ts";
 
 type Box = ReturnType<typeof sandbox>;
 const sync = (t: Box, ...extra: string[]) => runCli(["sync", t.src, t.dst, "--state", t.state, "-q", ...extra]);
@@ -137,8 +138,7 @@ test("a same-size same-mtime change is caught: by its new ctime, and by --verify
     const store = await openStore(t.state, { now: Date.now });
     const pair = store.pairs()[0]!.id;
     const row = store.entries.get(pair, "a.txt")!;
-    const st = lstatSync(abs);
-    store.write(() => store.entries.put(pair, "a.txt", { ...row, rIno: st.ino, rCtime: Math.round(st.ctimeMs * 1000) }));
+    store.write(() => store.entries.put(pair, "a.txt", { ...row, ...inodeAndCtime(abs) }));
     store.close();
     const quick = statusJson(t);
     assert.is(quick.code, 0, "without --verify only the stat is compared");
