@@ -137,7 +137,7 @@ interface Opened {
   pairs: Map<number, Pair>;
 }
 
-async function open(options: HistoryOptions, now: () => number): Promise<Opened | null> {
+async function openIndex(options: HistoryOptions, now: () => number): Promise<Opened | null> {
   if ((options.source === undefined) !== (options.replica === undefined)) {
     throw new SynchroError("USAGE", "history takes both <source> and <replica>, or neither");
   }
@@ -201,7 +201,7 @@ export async function history(options: HistoryOptions & { runs?: boolean } = {})
     filter.pathNeedle = hints.needle;
   }
 
-  const opened = await open(options, now);
+  const opened = await openIndex(options, now);
   if (!opened) return [];
   const { store, pair, pairs } = opened;
   try {

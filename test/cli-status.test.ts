@@ -1,17 +1,18 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { lstatSync, readFileSync } from "node:fs";
+import { lstatSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { sandbox, writeTree, rsyncDiff, describeTree, chmodSync, utimesSync, rmSync, writeFileSync, mkdirSync, symlinkSync } from "./fixtures/tree.ts";
 import { runCli, isDeno } from "./fixtures/cli.ts";
 import { openStore } from "../src/store/store.ts";
 import { inodeAndCtime } from "../src/walk.ts";
+import { status } from "../src/index.ts";
 
 type Box = ReturnType<typeof sandbox>;
 const sync = (t: Box, ...extra: string[]) => runCli(["sync", t.src, t.dst, "--state", t.state, "-q", ...extra]);
-const status = (t: Box, ...extra: string[]) => runCli(["status", t.src, t.dst, "--state", t.state, ...extra]);
+const statusCli = (t: Box, ...extra: string[]) => runCli(["status", t.src, t.dst, "--state", t.state, ...extra]);
 const statusJson = (t: Box, ...extra: string[]) => {
-  const r = status(t, "--json", ...extra);
+  const r = statusCli(t, "--json", ...extra);
   return { code: r.code, ...JSON.parse(r.stdout), stderr: r.stderr };
 };
 
@@ -23,11 +24,11 @@ function synced(t: Box): void {
   assert.is(sync(t).code, 0);
 }
 
-test("a replica just synced is in sync: exit 0, and the last run is reported", () => {
+test("a replica just synced is in sync: exit 0, and the last run is reported", async () => {
   const t = sandbox();
   try {
     synced(t);
-    const human = status(t);
+    const human = statusCli(t);
     assert.is(human.code, 0, human.stderr + human.stdout);
     assert.match(human.stdout, /^in sync\n/);
     assert.match(human.stdout, /last run 1 \(sync\) at .*: ok/);
@@ -36,6 +37,8 @@ test("a replica just synced is in sync: exit 0, and the last run is reported", (
     assert.is(s.lastRun.id, 1);
     assert.is(s.lastRun.result, "ok");
     assert.is(s.lastRun.counts.create, 16);
+    const { code: _code, stderr: _stderr, ...printed } = s;
+    assert.equal(await status({ source: t.src, replica: t.dst, state: t.state }), printed);
   } finally {
     t.cleanup();
   }
@@ -61,7 +64,7 @@ test("pending lists the same actions and paths as sync --dry-run, and exits 1", 
   }
 });
 
-test("every kind of drift is found, and status changes nothing: no write, no run", () => {
+test("every kind of drift is found, and status changes nothing: no write, no run, no lock", async () => {
   const t = sandbox();
   try {
     synced(t);
@@ -75,7 +78,13 @@ test("every kind of drift is found, and status changes nothing: no write, no run
     rmSync(join(t.dst, "link"));
     symlinkSync("elsewhere", join(t.dst, "link"));
     const before = describeTree(t.dst);
+    // Another sync holds the replica's run lock: status neither waits for it nor takes it.
+    const store = await openStore(t.state, { now: Date.now });
+    const replica = realpathSync(t.dst);
+    assert.is(store.lock(replica, process.pid, () => true), null);
     const s = statusJson(t);
+    assert.is(store.lock(replica, process.pid + 1, () => true), process.pid, "the lock is still ours");
+    store.close();
     assert.is(s.code, 1, s.stderr);
     assert.equal(s.pending, []);
     assert.equal(
@@ -105,11 +114,11 @@ test("sync --full repairs every kind of drift, then status exits 0", () => {
     chmodSync(join(t.dst, "bulk"), 0o700);
     rmSync(join(t.dst, "link"));
     symlinkSync("elsewhere", join(t.dst, "link"));
-    assert.is(status(t).code, 1);
+    assert.is(statusCli(t).code, 1);
     const r = sync(t, "--full");
     assert.is(r.code, 0, r.stderr);
     assert.is(rsyncDiff(t.src, t.dst), "");
-    const after = status(t);
+    const after = statusCli(t);
     assert.is(after.code, 0, after.stdout);
     assert.match(after.stdout, /^in sync\n/);
   } finally {
@@ -145,7 +154,7 @@ test("a same-size same-mtime change is caught: by its new ctime, and by --verify
     const verified = statusJson(t, "--verify");
     assert.is(verified.code, 1);
     assert.equal(verified.drift, [{ path: "a.txt", kind: "modified" }]);
-    assert.is(status(t, "--verify").code, 1);
+    assert.is(statusCli(t, "--verify").code, 1);
   } finally {
     t.cleanup();
   }
@@ -159,8 +168,8 @@ test("a touched file with intact content is not drift, even with --verify", () =
     const st = lstatSync(abs);
     writeFileSync(abs, readFileSync(abs));
     utimesSync(abs, st.atime, st.mtime);
-    assert.is(status(t).code, 0);
-    assert.is(status(t, "--verify").code, 0);
+    assert.is(statusCli(t).code, 0);
+    assert.is(statusCli(t, "--verify").code, 0);
   } finally {
     t.cleanup();
   }
@@ -171,7 +180,7 @@ test("human output caps long lists with 'and N more'", () => {
   try {
     synced(t);
     for (let i = 0; i < 25; i++) writeFileSync(join(t.src, `n${String(i).padStart(2, "0")}.txt`), "x");
-    const r = status(t);
+    const r = statusCli(t);
     assert.is(r.code, 1);
     assert.match(r.stdout, /^not in sync: 25 pending, 0 drifted/);
     assert.match(r.stdout, /create\s+n00\.txt/);
@@ -222,7 +231,7 @@ test("bad input to status is one line and exit 2", () => {
     const one = runCli(["status", t.src, "--state", t.state]);
     assert.is(one.code, 2);
     assert.match(one.stderr, /both <source> and <replica>, or neither/);
-    const missing = status(t);
+    const missing = statusCli(t);
     assert.is(missing.code, 2);
     assert.is(missing.stderr.trim().split("\n").length, 1);
     assert.match(missing.stderr, /source does not exist/);
