@@ -163,9 +163,10 @@ async function openIndex(options: HistoryOptions, now: () => number): Promise<Op
 export function selectOps(store: Store, filter: OpFilter, match: ((path: string) => boolean) | null, limit: number): OpRow[] {
   const out: OpRow[] = [];
   let cursor: OpCursor | null = null;
+  const access = store.ops.access(filter);
   // The first page asks for no more than needed: SQL reads on until it has that many rows.
   for (let size = limit; out.length < limit; size = Math.min(size * 4, 16_384)) {
-    const rows = store.ops.page(filter, cursor, size);
+    const rows = store.ops.page(filter, access, cursor, size);
     for (const r of rows) {
       if (match && !match(r.path)) continue;
       out.push(r);

@@ -1,8 +1,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import picomatch from "picomatch";
-import { globHints, parseActions, parseWhen } from "../src/history.ts";
+import { join } from "node:path";
+import { compileGlob, globHints, parseActions, parseWhen, selectOps } from "../src/history.ts";
 import { SynchroError } from "../src/errors.ts";
+import { openStore } from "../src/store/store.ts";
+import type { OpAction, OpFilter } from "../src/store/ops.ts";
+import { sandbox } from "./fixtures/tree.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
 
@@ -59,6 +63,58 @@ test("the hints never exclude a path the glob matches", () => {
       if (range) assert.ok(path >= range.from && path < range.to, `${glob} matches ${path} outside [${range.from}, ${range.to})`);
       if (needle) assert.ok(path.includes(needle), `${glob} matches ${path} without '${needle}'`);
     }
+  }
+});
+
+test("every way of reaching ops (wide range, narrow range, rare needle, common needle, actions) agrees with a plain scan", async () => {
+  const t = sandbox();
+  try {
+    const store = await openStore(join(t.root, "index.db"), { now: () => NOW });
+    const pair = store.pair("/s", "/r", true)!.id;
+    const run = store.runs.start(pair, "sync", NOW);
+    const actions: OpAction[] = ["create", "update", "delete"];
+    const all: { id: number; time: number; action: OpAction; path: string }[] = [];
+    store.write(() => {
+      for (let i = 0; i < 12_000; i++) {
+        // Times repeat and go back and forth, so order must come from (time, id), not insertion.
+        const op = { run, time: NOW - (i % 13) * 1000 - Math.floor(i / 13), action: actions[i % 3]!, path: i % 2 ? `a/f${i}.txt` : `b/g${i}.md`, size: i };
+        store.ops.add(op);
+        all.push({ id: i + 1, ...op });
+      }
+    });
+    store.commit();
+    const cases: [string, string | null, OpAction[] | undefined][] = [
+      ["wide range", "a/**/f*1.txt", undefined],
+      ["wide range", "a/**", ["update"]],
+      ["narrow range", "b/g12*.md", undefined],
+      ["rare needle", "**/g123*.md", ["create", "delete"]],
+      ["common needle", "**/*.txt", ["create", "update"]],
+      ["no glob", null, ["delete"]],
+    ];
+    const how = (f: OpFilter) => {
+      const a = store.ops.access(f);
+      return a.wideRange ? "wide range" : a.ids ? "rare needle" : f.pathRange ? "narrow range" : f.pathNeedle ? "common needle" : "no glob";
+    };
+    for (const [name, glob, acts] of cases) {
+      const filter: OpFilter = { actions: acts, since: NOW - 10_000 };
+      const match = glob ? compileGlob(glob) : null;
+      if (glob) {
+        const hints = globHints(glob);
+        filter.pathRange = hints.range;
+        filter.pathNeedle = hints.needle;
+      }
+      assert.is(how(filter), name);
+      const got = selectOps(store, filter, match, 120).map((o) => o.id);
+      const want = all
+        .filter((o) => o.time >= NOW - 10_000 && (!acts || acts.includes(o.action)) && (!match || match(o.path)))
+        .sort((x, y) => y.time - x.time || y.id - x.id)
+        .slice(0, 120)
+        .map((o) => o.id);
+      assert.equal(got, want, name);
+    }
+    store.close();
+  } finally {
+    t.cleanup();
   }
 });
 
