@@ -43,8 +43,12 @@ function capped<T>(items: T[], line: (item: T) => string): string {
   return lines.join("");
 }
 
-export function formatRun(r: RunInfo | null): string {
+function formatRun(r: RunInfo | null): string {
   if (!r) return "never synced";
+  return `last ${describeRun(r)}`;
+}
+
+function describeRun(r: RunInfo): string {
   const took = r.durationMs === null ? "" : `, took ${(r.durationMs / 1000).toFixed(1)} s`;
   const counts = Object.entries(r.counts).filter(([k, n]) => n > 0 && k !== "adopt").map(([k, n]) => `${n} ${k}`);
   const what = counts.length ? `; ${counts.join(", ")}, ${formatBytes(r.bytes)}` : "";
@@ -53,7 +57,7 @@ export function formatRun(r: RunInfo | null): string {
 
 function formatStatus(s: PairStatus): string {
   const head = s.inSync ? "in sync" : `not in sync: ${s.pending.length} pending, ${s.drift.length} drifted in the replica`;
-  let out = `${head}\nlast ${formatRun(s.lastRun)}\n`;
+  let out = `${head}\n${formatRun(s.lastRun)}\n`;
   if (s.pending.length) out += `pending (what the next sync would do):\n${capped(s.pending, formatPlanLine)}`;
   if (s.drift.length) out += `drift (the replica differs from what was written):\n${capped(s.drift, (d) => `${d.kind.padEnd(8)} ${printable(d.path)}`)}`;
   return out;
@@ -62,6 +66,6 @@ function formatStatus(s: PairStatus): string {
 function formatPairs(pairs: PairSummary[]): string {
   if (pairs.length === 0) return "no pairs synced yet\n";
   return pairs
-    .map((p) => `${p.inSync ? "in sync    " : "not in sync"}  ${printable(p.source)} -> ${printable(p.replica)}\n  last ${formatRun(p.lastRun)}\n`)
+    .map((p) => `${p.inSync ? "in sync    " : "not in sync"}  ${printable(p.source)} -> ${printable(p.replica)}\n  ${formatRun(p.lastRun)}\n`)
     .join("");
 }
