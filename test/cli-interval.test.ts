@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { sandbox, writeTree, rsyncDiff, rmSync, writeFileSync } from "./fixtures/tree.ts";
-import { exited, startCli, syncArgs, waitFor } from "./fixtures/cli.ts";
+import { exited, sendSignal, startCli, syncArgs, waitFor } from "./fixtures/cli.ts";
 
 const read = (file: string) => (existsSync(file) ? readFileSync(file, "utf8") : "");
 const summaries = (log: string) => log.split("\n").filter((l) => / INFO synced: /.test(l)).length;
@@ -25,7 +25,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
       writeFileSync(join(t.src, "between ticks.txt"), "arrived");
       await waitFor(() => read(join(t.dst, "between ticks.txt")) === "arrived", "the change to reach the replica");
       await waitFor(() => rsyncDiff(t.src, t.dst) === "", "the replica to settle");
-      child.kill(signal);
+      sendSignal(child, signal);
       assert.is(await exited(child), 0, child.err());
       const log = read(t.log);
       const ops = log.split("\n").filter((l) => OP_LINE.test(l)).length;
@@ -44,7 +44,7 @@ test("--interval with --json prints one JSON summary per run", async () => {
   const child = startCli(syncArgs(t, "--interval", "0.1", "--json", "--log", t.log));
   try {
     await waitFor(() => child.out().split("\n").filter(Boolean).length >= 3, "three JSON lines");
-    child.kill("SIGINT");
+    sendSignal(child, "SIGINT");
     assert.is(await exited(child), 0, child.err());
     const lines = child.out().split("\n").filter(Boolean);
     assert.is(lines.length, summaries(read(t.log)));
@@ -67,7 +67,7 @@ test("a log file deleted while an interval run goes on is recreated on a later l
     rmSync(t.log);
     writeFileSync(join(t.src, "after the delete.txt"), "x");
     await waitFor(() => / INFO create after the delete\.txt$/m.test(read(t.log)), "the log to come back with the new operation");
-    child.kill("SIGINT");
+    sendSignal(child, "SIGINT");
     assert.is(await exited(child), 0, child.err());
   } finally {
     child.kill("SIGKILL");
@@ -102,7 +102,7 @@ test("Ctrl+C during a one-shot run exits 130 and leaves no temporary file", asyn
   const child = startCli(syncArgs(t, "--log", t.log));
   try {
     await waitFor(() => tempFiles(t.dst).length > 0, "a temporary file being written", 60_000);
-    child.kill("SIGINT");
+    sendSignal(child, "SIGINT");
     assert.is(await exited(child), 130, child.err());
     assert.equal(tempFiles(t.dst), []);
     assert.match(read(t.log), / WARN interrupted; \d+ operations in this session/);
