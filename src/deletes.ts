@@ -2,7 +2,7 @@ import { SynchroError } from "./errors.ts";
 import { removeTree } from "./apply.ts";
 import { moveToBackup } from "./backup.ts";
 import { listDir, type Kind } from "./walk.ts";
-import { dstAbs, parentOf, record, type RunState } from "./run.ts";
+import { dstAbs, openParent, parentOf, record, type RunState } from "./run.ts";
 
 export interface PendingDelete {
   path: string;
@@ -67,6 +67,7 @@ function deleteOne(s: RunState, d: PendingDelete): void {
     return;
   }
   try {
+    openParent(s, d.path);
     if (s.cfg.backupDir) moveToBackup(s, d.path);
     else removeTree(dstAbs(s, d.path), d.path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
     s.deps.store.write(() => s.deps.store.entries.remove(s.pair, d.path));

@@ -1,7 +1,7 @@
 import { renameEntry, isRealDir, setMeta } from "./apply.ts";
 import { joinPath, sameFileMeta, sameMtime } from "./plan.ts";
 import { inodeAndCtime, lstatExact, mtimeOf, statEntry, type Entry } from "./walk.ts";
-import { dstAbs, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
+import { dstAbs, openParent, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
 
 /** The replica's copy of `path` still is what the index says we wrote there. */
 function replicaMatches(s: RunState, path: string, row: Entry & { rIno: number | null }): boolean {
@@ -35,6 +35,10 @@ export function tryRename(s: RunState, path: string, entry: Entry): boolean {
     if (still && still.ino === entry.ino) continue; // a hard link, not a rename
     if (!replicaMatches(s, from, row)) continue;
     if (!s.cfg.dryRun) {
+      openParent(s, from);
+      openParent(s, path);
+      // A moved dir that is itself read-only needs write access to rewrite its ".." entry.
+      if (row.kind === "dir") openParent(s, `${from}/.`);
       renameEntry(dstAbs(s, from), dstAbs(s, path));
       s.deps.store.write(() => s.deps.store.entries.move(s.pair, from, path));
       // A moved dir gets its mode and mtime once its contents settle (finishDir); a file or link now.

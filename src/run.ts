@@ -75,6 +75,20 @@ export const parentOf = (path: string): string => {
   return i < 0 ? "" : path.slice(0, i);
 };
 
+/**
+ * Deletes and renames can land in a directory whose walk is over and whose read-only mode is
+ * already back; as non-root the unlink is then refused. Open it again for this run:
+ * settleTouchedDirs puts its mode and mtime back at the end.
+ */
+export function openParent(s: RunState, path: string): void {
+  if (s.cfg.dryRun) return;
+  const dir = parentOf(path);
+  const current = statEntry(dstAbs(s, dir), "");
+  if (!current || current.kind !== "dir" || (current.mode & 0o200) !== 0) return;
+  makeWritable(dstAbs(s, dir), current.mode);
+  s.touched.add(dir);
+}
+
 export function record(s: RunState, action: OpAction, path: string, size: number | null, extra: { from?: string; error?: string } = {}): void {
   s.counts[action]++;
   if (s.cfg.dryRun) {
@@ -288,8 +302,11 @@ async function applyAction(s: RunState, action: Action, scan: boolean, theirs: E
       if (action.op === "adopt") s.counts.adopt++;
       return null;
     }
-    case "descend":
-      return { path: action.path, entry: action.entry, scan: scan || !ensureReplicaDir(s, action.path, theirs), theirs };
+    case "descend": {
+      // Called on scans too (no short-circuit): a read-only replica dir must be opened either way.
+      const remade = !ensureReplicaDir(s, action.path, theirs);
+      return { path: action.path, entry: action.entry, scan: scan || remade, theirs };
+    }
     default:
       return null;
   }
@@ -304,10 +321,11 @@ function ensureReplicaDir(s: RunState, path: string, theirs: Entry | null): bool
   const abs = dstAbs(s, path);
   if (theirs?.kind === "dir" || isRealDir(abs)) {
     if (!s.cfg.dryRun) {
-      const row = s.deps.store.entries.get(s.pair, path);
       // A read-only directory is opened up for writes below it; finishDir restores its mode.
-      if (row && (row.mode & 0o200) === 0) {
-        makeWritable(abs, row.mode);
+      // On a scan the replica's own mode counts: a replica made by cp -a has no index rows yet.
+      const mode = theirs ? theirs.mode : s.deps.store.entries.get(s.pair, path)?.mode;
+      if (mode !== undefined && (mode & 0o200) === 0) {
+        makeWritable(abs, mode);
         s.touched.add(path);
       }
     }
