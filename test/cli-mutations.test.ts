@@ -3,7 +3,8 @@ import * as assert from "uvu/assert";
 import { lstatSync, readdirSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { sandbox, writeTree, rsyncDiff, chmodSync, utimesSync, rmSync, writeFileSync, mkdirSync, symlinkSync } from "./fixtures/tree.ts";
-import { opsDone, syncJson } from "./fixtures/cli.ts";
+import { opsDone, runCli, syncArgs } from "./fixtures/cli.ts";
+import { spawnSync } from "node:child_process";
 
 /** mulberry32: a tiny seeded generator, so a failing round can be replayed from its seed. */
 function prng(seed: number) {
@@ -111,25 +112,41 @@ function seedTree(src: string): void {
   mkdirSync(join(src, "more", "nested"), { recursive: true });
 }
 
-function rounds(seed: number, count: number): void {
+/**
+ * Root ignores permission bits, so one seed runs as `nobody` (uid 65534) when the suite runs as
+ * root: then 0555 dirs and 0400 files behave as they do for users.
+ */
+const NOBODY = 65534;
+const asRoot = process.getuid?.() === 0;
+
+function rounds(seed: number, count: number, unprivileged = false): void {
   const t = sandbox();
   const rng = prng(seed);
+  const uid = unprivileged && asRoot ? NOBODY : undefined;
+  const handOver = () => uid === undefined || spawnSync("chown", ["-R", `${uid}:${uid}`, t.root]);
+  const syncJson = (...extra: string[]) => {
+    handOver();
+    const r = runCli(syncArgs(t, "--json", ...extra), { uid });
+    const lines = r.stdout.split("\n").filter((l) => l.trim() !== "");
+    assert.is(lines.length, 1, `one JSON line expected: ${r.stdout}\n${r.stderr}`);
+    return { code: r.code, summary: JSON.parse(lines[0]!), stderr: r.stderr };
+  };
   try {
     seedTree(t.src);
-    const first = syncJson(t);
+    const first = syncJson();
     assert.is(first.code, 0, first.stderr);
     const log: string[] = [];
     for (let round = 1; round <= count; round++) {
       const n = 1 + rng.int(3);
       for (let i = 0; i < n; i++) log.push(`${round}: ${mutate(t.src, rng)}`);
-      const r = syncJson(t, "--max-delete", "100%");
+      const r = syncJson("--max-delete", "100%");
       assert.is(r.code, 0, `seed ${seed} round ${round}: ${r.stderr}\n${log.join("\n")}`);
       assert.is(rsyncDiff(t.src, t.dst), "", `seed ${seed} round ${round}\n${log.join("\n")}`);
     }
-    const quiet = syncJson(t);
+    const quiet = syncJson();
     assert.is(opsDone(quiet.summary), 0, `a run with no changes did work: ${JSON.stringify(quiet.summary.counts)}`);
     // The index must agree with the replica: a full rescan finds nothing to repair.
-    const full = syncJson(t, "--full");
+    const full = syncJson("--full");
     assert.is(opsDone(full.summary), 0, `--full found drift: ${JSON.stringify(full.summary.counts)}\n${log.join("\n")}`);
   } finally {
     t.cleanup();
@@ -139,5 +156,7 @@ function rounds(seed: number, count: number): void {
 test("seeded mutation rounds keep the replica an exact mirror (seed 1)", () => rounds(1, 20));
 test("seeded mutation rounds keep the replica an exact mirror (seed 2024)", () => rounds(2024, 20));
 test("seeded mutation rounds keep the replica an exact mirror (seed 77)", () => rounds(77, 20));
+test("seeded mutation rounds keep the replica an exact mirror for a non-root user (seed 4242)", () => rounds(4242, 20, true));
+test("seeded mutation rounds keep the replica an exact mirror for a non-root user (seed 9)", () => rounds(9, 20, true));
 
 test.run();
