@@ -99,6 +99,21 @@ test("--dry-run prints the itemized plan and changes neither the replica nor the
   }
 });
 
+test("--dry-run --json prints only one JSON object, with the plan in it", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "a.txt": "a", d: { "b.txt": "b" } });
+    const r = syncJson(t, "--dry-run");
+    assert.is(r.code, 0, r.stderr);
+    assert.ok(r.summary.dryRun);
+    assert.equal(r.summary.counts.create, 2);
+    assert.equal(r.summary.plan.map((p: { action: string; path: string }) => `${p.action} ${p.path}`), ["create a.txt", "mkdir d", "create d/b.txt"]);
+    assert.not.ok(existsSync(t.dst));
+  } finally {
+    t.cleanup();
+  }
+});
+
 test("a first --dry-run does not create the replica", () => {
   const t = sandbox();
   try {
