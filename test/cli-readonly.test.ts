@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { lstatSync, renameSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { sandbox, writeTree, rsyncDiff, chmodSync, rmSync, writeFileSync } from "./fixtures/tree.ts";
@@ -90,6 +90,30 @@ test("a read-only directory can be replaced by a file and deleted by a non-root 
     const r = runCli(syncArgs(t, "--force"), user);
     assert.is(r.code, 0, r.stderr);
     assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("an unreadable file fails alone: exit 1, one error naming it, the rest synced, deletes held back", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "ok.txt": "fine", "secret.txt": "no", "gone.txt": "g", pad: { "1": "1", "2": "2", "3": "3", "4": "4" } });
+    handOver(t.root);
+    assert.is(runCli(syncArgs(t), user).code, 0);
+    rmSync(join(t.src, "gone.txt"));
+    writeFileSync(join(t.src, "ok.txt"), "fine, changed");
+    writeFileSync(join(t.src, "secret.txt"), "now unreadable");
+    chmodSync(join(t.src, "secret.txt"), 0o000);
+    if (asRoot) spawnSync("chown", ["0:0", join(t.src, "secret.txt")]);
+    const r = runCli(syncArgs(t, "--json"), user);
+    assert.is(r.code, 1, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.is(summary.result, "partial");
+    assert.equal(summary.errors.map((e: { path: string }) => e.path), ["secret.txt"]);
+    assert.match(r.stderr, /secret\.txt: reading source: EACCES/);
+    assert.is(readFileSync(join(t.dst, "ok.txt"), "utf8"), "fine, changed");
+    assert.ok(existsSync(join(t.dst, "gone.txt")), "deletes wait for a run without errors");
   } finally {
     t.cleanup();
   }
