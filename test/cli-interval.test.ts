@@ -116,4 +116,24 @@ test("Ctrl+C during a one-shot run exits 130 and leaves no temporary file", asyn
   }
 });
 
+test("a temporary file left by a killed run is removed by the next run", async () => {
+  const t = sandbox();
+  writeTree(t.src, { "small.txt": "s", d: { "x.txt": "x" } });
+  writeFileSync(join(t.src, "big.bin"), Buffer.alloc(256 << 20, 0x62));
+  const child = startCli(syncArgs(t, "--log", t.log));
+  try {
+    await waitFor(() => tempFiles(t.dst).length > 0, "a temporary file being written", 60_000);
+    sendSignal(child, "SIGKILL");
+    await exited(child);
+    writeTree(t.dst, { d: { ".synchro-0123456789ab.tmp": "stale" } });
+    const again = startCli(syncArgs(t, "--log", t.log));
+    assert.is(await exited(again), 0, again.err());
+    assert.equal(tempFiles(t.dst), []);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    child.kill("SIGKILL");
+    t.cleanup();
+  }
+});
+
 test.run();
