@@ -1,11 +1,11 @@
 import {
-  chmodSync, closeSync, constants, copyFileSync, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync,
+  chmodSync, closeSync, constants, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync,
   openSync, readFileSync, readSync, readdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync, writeSync,
 } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
 import { SynchroError, errnoOf } from "./errors.ts";
-import { hashBuffer, hashFile, newHasher } from "./hash.ts";
+import { hashBuffer, newHasher } from "./hash.ts";
 import { inodeAndCtime, type Entry, type Kind } from "./walk.ts";
 
 /**
@@ -17,7 +17,7 @@ const TEMP_SUFFIX = ".tmp";
 export const isTempName = (name: string): boolean => name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX);
 const tempPathIn = (dirAbs: string): string => `${dirAbs}/${TEMP_PREFIX}${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`;
 
-/** Files up to this size are read whole, hashed and written in one go; larger ones are cloned or copied by chunks. */
+/** Files up to this size are read whole, hashed and written in one go; larger ones are copied by chunks. */
 const SMALL_FILE = 1 << 20;
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const O_DIRECTORY = constants.O_DIRECTORY ?? 0;
@@ -87,7 +87,7 @@ export async function copyFile(srcAbs: string, dstAbs: string, entry: Entry, res
       // 'wx' is O_CREAT|O_EXCL: it never opens an existing file or follows a link at the temp name.
       writeFileSync(tmp, data, { flag: "wx", mode: 0o600 });
     } else {
-      hash = cloneFile(srcAbs, tmp) ?? (await copyInChunks(srcAbs, tmp, signal));
+      hash = await copyInChunks(srcAbs, tmp, signal);
     }
     if (!sameSource(entry, restat())) throw new SourceChanged(`changed while being copied`);
     setMeta(tmp, entry);
@@ -99,23 +99,14 @@ export async function copyFile(srcAbs: string, dstAbs: string, entry: Entry, res
   return { hash, ...inodeAndCtime(dstAbs) };
 }
 
-/** A copy-on-write clone costs no data copy where the filesystem has reflinks; null where it has not. */
-function cloneFile(srcAbs: string, tmp: string): string | null {
-  try {
-    copyFileSync(srcAbs, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
-  } catch {
-    unlinkQuiet(tmp);
-    return null;
-  }
-  return hashFile(tmp);
-}
-
 const CHUNK = 8 << 20;
 
 /**
  * Copies by chunks, hashing what it reads, and lets the event loop run between chunks: one
- * synchronous copy of a large file kept Ctrl+C waiting until the whole file was written. Each
- * large file gets its own hasher, since another run in this process may hash while we yield.
+ * synchronous copy of a large file kept Ctrl+C waiting until the whole file was written. No
+ * reflink clone first: Deno's copyFileSync ignores COPYFILE_FICLONE_FORCE and copies the whole
+ * file, uninterruptibly. Each large file gets its own hasher, since another run in this process
+ * may hash while we yield.
  */
 async function copyInChunks(srcAbs: string, tmp: string, signal?: AbortSignal): Promise<string> {
   const hasher = await newHasher();
