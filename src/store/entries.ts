@@ -31,11 +31,12 @@ export function splitPath(path: string): [dir: string, name: string] {
 
 /**
  * The rows beneath `path`: its children (dir = path) and deeper rows, whose dirs sort between
- * "path/" and "path0" ('0' follows '/'), so both are primary-key lookups; LIKE would misread '%'
- * and '_' in names. The children's own term is needed: "path" sorts before "path/".
+ * "path/" and "path0" ('0' follows '/'); LIKE would misread '%' and '_' in names. The children's
+ * own term is needed: "path" sorts before "path/". Written as two whole terms so SQLite plans a
+ * MULTI-INDEX OR of two primary-key searches; "pair = ? AND (a OR b)" scanned the whole pair.
  */
-const SUBTREE = "pair = ? AND (dir = ? OR (dir >= ? AND dir < ?))";
-const subtreeParams = (pair: number, path: string): SqlValue[] => [pair, path, path + "/", path + "0"];
+const SUBTREE = "(pair = ? AND dir = ?) OR (pair = ? AND dir >= ? AND dir < ?)";
+const subtreeParams = (pair: number, path: string): SqlValue[] => [pair, path, pair, path + "/", path + "0"];
 
 export interface EntryQueries {
   listDir(pair: number, dir: string): IndexRow[];
