@@ -368,7 +368,7 @@ function reportSkipped(s: RunState, dir: string, listing: Listing): void {
     const path = joinPath(dir, k.name);
     if (k.reason === "special") s.deps.logger.warn(`${path}: special file (fifo, socket or device) skipped`);
     else if (k.reason === "vanished") s.deps.logger.info(`${path}: vanished from the source during the run`);
-    else failed(s, path, Object.assign(new Error("cannot read"), { code: k.error, path: srcAbs(s, path) }));
+    else failed(s, path, Object.assign(new Error(`cannot read (${k.error})`), { code: k.error, path: srcAbs(s, path) }));
   }
 }
 

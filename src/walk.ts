@@ -111,7 +111,10 @@ export function listDir(abs: string, skipName?: (name: string) => boolean): List
     }
     if (entry === null) {
       const vanished = !existsQuiet(base + name);
-      skipped.push({ name, reason: vanished ? "vanished" : "special" });
+      // readdir decodes names as UTF-8, so bytes that are not become U+FFFD and the name can no
+      // longer be opened: that is a file we cannot copy, not one that vanished.
+      if (vanished && name.includes("\uFFFD")) skipped.push({ name, reason: "unreadable", error: "EILSEQ: the name is not valid UTF-8" });
+      else skipped.push({ name, reason: vanished ? "vanished" : "special" });
       continue;
     }
     entries.push(entry);

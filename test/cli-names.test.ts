@@ -2,6 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { sandbox, writeTree, rsyncDiff, rmSync, writeFileSync } from "./fixtures/tree.ts";
 import { opsDone, runCli, syncArgs, syncJson } from "./fixtures/cli.ts";
 
@@ -78,6 +79,22 @@ test("a source path with a leading dash and spaces works when passed after --", 
     const r = runCli(["sync", "--state", t.state, "--", src, dst]);
     assert.is(r.code, 0, r.stderr);
     assert.ok(existsSync(join(dst, "a")));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a name that is not valid UTF-8 is an error naming it (exit 1), not silently skipped", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "good.txt": "fine" });
+    // Made by the shell: Deno's fs decodes a Buffer path as UTF-8, so it cannot make this name.
+    assert.is(spawnSync("sh", ["-c", `printf x > "$1/bad-$(printf '\\377')-name"`, "sh", t.src]).status, 0);
+    const r = runCli(syncArgs(t, "--json"));
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /bad-.*-name: .*not valid UTF-8/);
+    assert.is(JSON.parse(r.stdout).errors.length, 1);
+    assert.ok(existsSync(join(t.dst, "good.txt")));
   } finally {
     t.cleanup();
   }
