@@ -1,6 +1,6 @@
 import {
   chmodSync, closeSync, constants, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, readFileSync, readSync, readdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync, writeSync,
+  openSync, readFileSync, readSync, readdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, writeSync,
 } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
@@ -34,7 +34,9 @@ export class SourceChanged extends Error {}
  * utimes takes double seconds, about 0.24 µs apart at today's epoch, and libuv truncates them to
  * whole microseconds: aiming at the middle of the microsecond keeps it from landing one below.
  */
-const seconds = (micros: number): number => (micros + 0.5) / 1e6;
+const seconds = (micros: number): number | Date => (micros < 0 ? beforeEpoch(micros) : (micros + 0.5) / 1e6);
+/** Node's utimes takes a negative number of seconds to mean "now"; a Date (ms precision) is taken as is. */
+const beforeEpoch = (micros: number): Date => new Date(Math.floor(micros / 1000));
 
 function unlinkQuiet(abs: string): void {
   try {
@@ -53,9 +55,20 @@ export function setMeta(abs: string, entry: Entry): void {
   const fd = openSync(abs, constants.O_RDONLY | O_NOFOLLOW | (entry.kind === "dir" ? O_DIRECTORY : 0));
   try {
     fchmodSync(fd, entry.mode);
-    futimesSync(fd, Date.now() / 1000, seconds(entry.mtime));
+    setTimesAt(fd, entry.mtime);
   } finally {
     closeSync(fd);
+  }
+}
+
+function setTimesAt(fd: number, mtime: number): void {
+  try {
+    futimesSync(fd, Date.now() / 1000, seconds(mtime));
+  } catch (err) {
+    // Deno refuses times before 1970 through a descriptor (EINVAL) but takes them by path. The
+    // descriptor's own /proc link names exactly the file we opened, so no planted link is followed.
+    if (mtime >= 0 || errnoOf(err) !== "EINVAL") throw err;
+    utimesSync(`/proc/self/fd/${fd}`, new Date(), seconds(mtime));
   }
 }
 

@@ -40,6 +40,27 @@ test("file content, mtime to the microsecond and permission bits are mirrored", 
   }
 });
 
+test("mtimes before 1970 are mirrored, not replaced by the time of the copy", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "old.txt": "from 1960", d: { "older.txt": "from 1901" } });
+    utimesSync(join(t.src, "old.txt"), new Date(0), new Date(-300_000_000_123));
+    utimesSync(join(t.src, "d", "older.txt"), new Date(0), new Date(-2_169_000_000_000));
+    utimesSync(join(t.src, "d"), new Date(0), new Date(-1_000));
+    const r = runCli(syncArgs(t));
+    assert.is(r.code, 0, r.stderr);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+    for (const p of ["old.txt", "d/older.txt", "d"]) {
+      const ms = (abs: string) => statSync(abs, { bigint: true }).mtimeNs / 1_000_000n;
+      assert.is(ms(join(t.dst, p)), ms(join(t.src, p)), p);
+    }
+    const again = syncJson(t);
+    assert.is(again.summary.counts.meta + again.summary.counts.update, 0);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test("empty directories arrive with their own mode and mtime", () => {
   const t = sandbox();
   try {
