@@ -1,1 +1,4 @@
-export const VERSION = "0.1.0";
+import pkg from "../package.json" with { type: "json" };
+
+/** Read from package.json so `synchro --version` can never drift; esbuild inlines it into the bundle. */
+export const VERSION: string = pkg.version;

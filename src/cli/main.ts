@@ -4,6 +4,7 @@ import { registerSync } from "./sync.ts";
 import { registerStatus } from "./status.ts";
 import { registerHistory } from "./history.ts";
 import { reportFailure } from "./exit.ts";
+import { helpSections } from "./help.ts";
 import { VERSION } from "../version.ts";
 
 /** The bin entry: cac wiring only. Every command resolves to an exit code; failures print one line. */
@@ -16,12 +17,17 @@ export async function main(argv: string[]): Promise<number> {
   registerSync(cli, exit);
   registerStatus(cli, exit);
   registerHistory(cli, exit);
-  cli.help();
-  cli.version(VERSION);
+  cli.help(helpSections(cli, VERSION));
+  // Our own flag rather than cac's version(): cac prints platform details and ignores it after a command name.
+  cli.option("-v, --version", "Display the version number");
   try {
     cli.parse(attachNegativeValues(cli, argv), { run: false });
     takeOperands(cli);
-    if (cli.options.help || cli.options.version) return 0;
+    if (cli.options.help) return 0;
+    if (cli.options.version) {
+      process.stdout.write(`synchro ${VERSION}\n`);
+      return 0;
+    }
     await cli.runMatchedCommand();
     return code;
   } catch (err) {
