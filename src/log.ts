@@ -60,8 +60,8 @@ export interface Log {
   logger: Logger;
   /** Operation lines: always in the file, on the console only when verbose. */
   op(message: string): void;
-  /** A line for the console and the file that is not a log level (the run summary). */
-  summary(message: string): void;
+  /** The run summary: always in the file; on the console unless told otherwise, as a warning when the run was not ok. */
+  summary(message: string, how?: { console?: boolean; ok?: boolean }): void;
   close(): void;
 }
 
@@ -79,6 +79,7 @@ export function createLog(opts: { file: string | null; verbosity: Verbosity }): 
   };
   const consola = createConsola({ level: 5, reporters: file ? [consoleFilter, file] : [consoleFilter], stdout: process.stderr, stderr: process.stderr });
   const ops = consola.withTag("op");
+  const fileOnly = createConsola({ level: 5, reporters: file ? [file] : [] });
   return {
     logger: {
       debug: (m) => consola.debug(m),
@@ -87,7 +88,11 @@ export function createLog(opts: { file: string | null; verbosity: Verbosity }): 
       error: (m) => consola.error(m),
     },
     op: (m) => ops.info(m),
-    summary: (m) => consola.success(m),
+    summary: (m, how = {}) => {
+      const target = how.console === false ? fileOnly : consola;
+      if (how.ok === false) target.warn(m);
+      else target.success(m);
+    },
     close: () => file?.close(),
   };
 }

@@ -51,9 +51,12 @@ function eventPrinter(log: () => Log | null, flags: Flags): (e: SyncEvent) => vo
   };
 }
 
+/** --json: the summary object on stdout. A dry run's totals close its itemized list on stdout; the log file always gets the line. */
 function report(summary: SyncSummary, flags: Flags, log: Log | null): void {
+  const line = formatSummary(summary);
   if (flags.json) process.stdout.write(JSON.stringify(summary) + "\n");
-  log?.summary(formatSummary(summary));
+  else if (summary.dryRun) process.stdout.write(line + "\n");
+  log?.summary(line, { console: !summary.dryRun, ok: summary.result === "ok" });
 }
 
 export async function syncCommand(source: string, replica: string, flags: Flags): Promise<number> {
