@@ -4,7 +4,26 @@ import type { OpAction } from "./store/ops.ts";
 export type SyncEvent =
   | { type: "op"; action: OpAction; path: string; size: number | null; from?: string; error?: string }
   | { type: "plan"; action: OpAction; path: string; size: number | null; from?: string }
-  | { type: "progress"; files: number; bytes: number; path: string };
+  | ProgressEvent;
+
+/**
+ * Sent when a run starts, at most every 100 ms while it works, before each large copy, and at the end.
+ * `files`/`bytes` are copied so far of `plannedFiles`/`plannedBytes` planned so far: the plan grows
+ * as the walk goes, one directory at a time. `scanned` source entries have been listed of
+ * `expected`, the index's entry count at the start (null on a first run: nothing to estimate from).
+ */
+export interface ProgressEvent {
+  type: "progress";
+  files: number;
+  bytes: number;
+  plannedFiles: number;
+  plannedBytes: number;
+  scanned: number;
+  expected: number | null;
+  elapsedMs: number;
+  /** The path being worked on; "" at the start and the end. */
+  path: string;
+}
 
 export interface Logger {
   debug(message: string): void;

@@ -65,7 +65,8 @@ export interface Log {
   close(): void;
 }
 
-export function createLog(opts: { file: string | null; verbosity: Verbosity }): Log {
+/** `beforeConsole` runs before each console line: the CLI clears its progress line there. */
+export function createLog(opts: { file: string | null; verbosity: Verbosity; beforeConsole?: () => void }): Log {
   const consoleLevel = CONSOLE_LEVEL[opts.verbosity];
   // Console output goes to stderr: stdout belongs to results (--json, --dry-run, status).
   const terminal = createConsola({ stdout: process.stderr, stderr: process.stderr, level: 5 });
@@ -74,7 +75,9 @@ export function createLog(opts: { file: string | null; verbosity: Verbosity }): 
   const consoleFilter: ConsolaReporter = {
     log(obj, ctx) {
       const level = obj.tag === "op" ? 4 : obj.level;
-      if (level <= consoleLevel) toConsole.log(obj, ctx);
+      if (level > consoleLevel) return;
+      opts.beforeConsole?.();
+      toConsole.log(obj, ctx);
     },
   };
   const consola = createConsola({ level: 5, reporters: file ? [consoleFilter, file] : [consoleFilter], stdout: process.stderr, stderr: process.stderr });

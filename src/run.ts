@@ -11,6 +11,7 @@ import type { Trigger, RunResult } from "./store/runs.ts";
 import { applyDeletes, type PendingDelete } from "./deletes.ts";
 import { tryRename } from "./renames.ts";
 import { moveToBackup } from "./backup.ts";
+import { announceCopy, emitProgress, newProgress, notePlanned, progressTick, type ProgressState } from "./progress.ts";
 
 export interface RunDeps {
   store: Store;
@@ -66,6 +67,7 @@ export interface RunState {
   /** How many entries the replica held before this run: the base of a percentage delete limit. */
   replicaEntries: number;
   replicaSeen: number;
+  progress: ProgressState;
 }
 
 export const srcAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.source : `${s.cfg.source}/${path}`);
@@ -117,9 +119,10 @@ function describe(s: RunState, err: unknown): string {
   return e.code ? `${side}: ${e.message}` : String(e.message ?? err);
 }
 
-async function maybeYield(s: RunState): Promise<void> {
+async function maybeYield(s: RunState, path: string): Promise<void> {
   if (s.deps.now() - s.lastYield < YIELD_EVERY_MS) return;
   s.deps.store.commit();
+  progressTick(s, path);
   await new Promise((r) => setImmediate(r));
   s.lastYield = s.deps.now();
   if (s.deps.signal?.aborted) throw new SynchroError("ABORTED", "interrupted");
@@ -171,6 +174,7 @@ async function copyAction(s: RunState, action: Extract<Action, { op: "create" | 
     return;
   }
   replaceExisting(s, path, action.op === "create" ? action.replaces : "file", "file");
+  announceCopy(s, path, action.entry.size);
   const done = await copyWithRetry(s, path, action.entry);
   if (!done) return;
   s.touched.add(parentOf(path));
@@ -225,11 +229,12 @@ async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean,
   const replica = scan ? listReplica(s, dir) : null;
   const index = s.pair < 0 ? [] : s.deps.store.entries.listDir(s.pair, dir);
   const actions = planDir({ dir, source: listing.entries, index, replica, checksum: s.cfg.checksum, isExcluded: s.cfg.isExcluded });
+  notePlanned(s, listing.entries.length, actions);
   const replicaByName = replica ? new Map(replica.map((e) => [e.name, e])) : null;
   const subdirs: Subdir[] = [];
 
   for (const action of actions) {
-    await maybeYield(s);
+    await maybeYield(s, action.path);
     const name = action.path.slice(action.path.lastIndexOf("/") + 1);
     try {
       if (action.op === "delete") {
@@ -393,17 +398,20 @@ function listReplica(s: RunState, dir: string): Entry[] {
 
 export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: number | null): RunState {
   const stamp = new Date(deps.now()).toISOString().replace(/[:.]/g, "-");
+  const indexed = pair < 0 ? 0 : deps.store.entries.count(pair);
   return {
     cfg, deps, pair, runId, counts: emptyCounts(), bytes: 0, errors: [], plan: [], pendingDeletes: [],
     renamedAway: new Set(), touched: new Set(), backupStamp: stamp, lastYield: deps.now(),
-    replicaEntries: pair < 0 ? 0 : deps.store.entries.count(pair),
+    replicaEntries: indexed,
     replicaSeen: 0,
+    progress: newProgress(deps.now(), indexed),
   };
 }
 
 /** Walks the source from the root, planning against the index (or the replica on a scan), then deletes last. */
 export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean): Promise<{ refused: number; limit: number }> {
   await loadHasher();
+  emitProgress(s, "");
   if (!s.cfg.dryRun && !isRealDir(s.cfg.replica)) {
     makeDir(s.cfg.replica);
     s.touched.add("");
@@ -416,9 +424,10 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
   if (scan) s.replicaEntries = Math.max(s.replicaEntries, s.replicaSeen);
   // A stop that came in during the last copies is heard here, before any delete.
   s.lastYield = -Infinity;
-  await maybeYield(s);
+  await maybeYield(s, "");
   const outcome = applyDeletes(s);
   settleTouchedDirs(s, rootEntry);
+  emitProgress(s, "");
   return outcome;
 }
 

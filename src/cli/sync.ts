@@ -9,6 +9,7 @@ import type { SyncEvent } from "../events.ts";
 import { formatPlanLine, formatSummary, printable } from "./output.ts";
 import { syncOptions, configFromFlags, verbosityOf, type Flags } from "./flags.ts";
 import { stopSignal } from "./signals.ts";
+import { progressLine, progressWanted, type ProgressLine } from "./progress-line.ts";
 
 const EXAMPLES = [
   "synchro sync ~/Documents /mnt/backup/Documents",
@@ -38,9 +39,12 @@ export function registerSync(cli: CAC, exit: (code: number) => void): void {
 }
 
 /** Human lines for each operation go to the log (console only with --verbose); --json keeps stdout for the summary. */
-function eventPrinter(log: () => Log | null, flags: Flags): (e: SyncEvent) => void {
+function eventPrinter(log: () => Log | null, flags: Flags, progress: ProgressLine | null): (e: SyncEvent) => void {
   return (e) => {
-    if (e.type === "progress") return;
+    if (e.type === "progress") {
+      progress?.update(e);
+      return;
+    }
     if (e.type === "plan") {
       if (!flags.json) process.stdout.write(formatPlanLine(e) + "\n");
       return;
@@ -65,18 +69,19 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
   const stop = stopSignal();
   let session: Session | null = null;
   let total = 0;
+  const progress = progressWanted(flags, process.stdout.isTTY === true, process.stderr.isTTY === true) ? progressLine(process.stderr) : null;
   try {
     session = await openSession({
       ...configFromFlags(source, replica, flags),
       onConfig: (cfg) => {
         const file = flags.log ?? join(dirname(cfg.state), "synchro.log");
         checkWritableFile(file, "LOG_UNWRITABLE", "the log file");
-        log = createLog({ file, verbosity: verbosityOf(flags) });
+        log = createLog({ file, verbosity: verbosityOf(flags), beforeConsole: () => progress?.clear() });
       },
       get logger() {
         return log!.logger;
       },
-      onEvent: eventPrinter(() => log, flags),
+      onEvent: eventPrinter(() => log, flags, progress),
     });
     for (;;) {
       try {
@@ -103,6 +108,7 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
     }
     throw err;
   } finally {
+    progress?.clear();
     session?.close();
     stop.dispose();
     (log as Log | null)?.close();

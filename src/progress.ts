@@ -1,0 +1,50 @@
+import type { Action } from "./plan.ts";
+import type { RunState } from "./run.ts";
+
+/** Progress events are cheap to skip: at most one per this many ms, checked only when the run yields. */
+const PROGRESS_EVERY_MS = 100;
+/** A copy this large blocks the thread for a while; announce it first so a progress line names it. */
+const ANNOUNCE_COPY_BYTES = 8 << 20;
+
+/** What a run knows of its own progress: counters only, bumped once per directory. */
+export interface ProgressState {
+  startedAt: number;
+  lastAt: number;
+  /** The index's entry count when the run began: how many source entries to expect. */
+  expected: number | null;
+  scanned: number;
+  plannedFiles: number;
+  plannedBytes: number;
+}
+
+export function newProgress(now: number, indexed: number): ProgressState {
+  return { startedAt: now, lastAt: 0, expected: indexed || null, scanned: 0, plannedFiles: 0, plannedBytes: 0 };
+}
+
+export function emitProgress(s: RunState, path: string): void {
+  if (!s.deps.onEvent) return;
+  const p = s.progress;
+  p.lastAt = s.deps.now();
+  const { expected, scanned, plannedFiles, plannedBytes } = p;
+  const files = s.counts.create + s.counts.update;
+  s.deps.onEvent({ type: "progress", files, bytes: s.bytes, plannedFiles, plannedBytes, scanned, expected, elapsedMs: p.lastAt - p.startedAt, path });
+}
+
+/** Called when the run yields (every ~20 ms of work): emits when the last event is old enough. */
+export function progressTick(s: RunState, path: string): void {
+  if (s.deps.now() - s.progress.lastAt >= PROGRESS_EVERY_MS) emitProgress(s, path);
+}
+
+export function announceCopy(s: RunState, path: string, size: number): void {
+  if (size >= ANNOUNCE_COPY_BYTES) emitProgress(s, path);
+}
+
+/** One pass over a directory's plan, so progress knows what is coming before its copies start. */
+export function notePlanned(s: RunState, listed: number, actions: readonly Action[]): void {
+  s.progress.scanned += listed;
+  for (const a of actions) {
+    if (a.op !== "create" && a.op !== "update") continue;
+    s.progress.plannedFiles++;
+    s.progress.plannedBytes += a.entry.size;
+  }
+}
