@@ -1,0 +1,79 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { builtinModules } from "node:module";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { sandbox, writeTree, rsyncDiff } from "./fixtures/tree.ts";
+import { isDeno, repoRoot } from "./fixtures/cli.ts";
+
+const dist = (name: string) => join(repoRoot, "dist", name);
+const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"));
+/** The Deno binary: the runtime itself when the suite runs on Deno, else the devDependency's. */
+const deno = isDeno ? process.execPath : join(repoRoot, "node_modules", ".bin", "deno");
+/** Exactly the permissions the README documents. */
+const DENO_FLAGS = ["run", "--allow-read", "--allow-write", "--allow-env"];
+
+function specifiers(file: string): { name: string; dynamic: boolean }[] {
+  const code = readFileSync(file, "utf8");
+  return [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*)"([^"]+)"/g)].map((m) => ({ name: m[1]!, dynamic: m[0].startsWith("import") }));
+}
+
+const isBuiltin = (name: string) => name.startsWith("node:") || builtinModules.includes(name);
+
+for (const name of ["synchro.mjs", "index.mjs"]) {
+  test(`dist/${name} inlines every package; only better-sqlite3 stays outside, loaded lazily for Node`, () => {
+    const outside = specifiers(dist(name)).filter((s) => !isBuiltin(s.name));
+    assert.equal(outside, [{ name: "better-sqlite3", dynamic: true }]);
+    const code = readFileSync(dist(name), "utf8");
+    assert.ok(code.includes("createXXHash128"), "hash-wasm is inlined");
+  });
+}
+
+test("the bin runs the bundle", () => {
+  const bin = join(repoRoot, pkg.bin.synchro);
+  assert.match(readFileSync(bin, "utf8"), /import "\.\.\/dist\/synchro\.mjs"/);
+  const r = isDeno ? spawnSync(deno, ["run", "-A", bin, "--version"], { encoding: "utf8" }) : spawnSync(process.execPath, [bin, "--version"], { encoding: "utf8" });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout, `synchro ${pkg.version}\n`);
+});
+
+test("on Deno the CLI bundle runs alone, with no node_modules, with only read/write/env permissions", () => {
+  const t = sandbox("synchro-bundle-");
+  try {
+    copyFileSync(dist("synchro.mjs"), join(t.root, "synchro.mjs"));
+    writeTree(t.src, { "a.txt": "hello", d: { "b.txt": "world" }, l: { link: "d/b.txt" } });
+    const run = (...args: string[]) => spawnSync(deno, [...DENO_FLAGS, "synchro.mjs", ...args], { cwd: t.root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    const first = run("sync", "src", "dst", "--state", "state/index.db");
+    assert.is(first.status, 0, first.stderr);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+    writeTree(t.src, { "c.txt": "more" });
+    const second = run("sync", "src", "dst", "--state", "state/index.db", "--json");
+    assert.is(second.status, 0, second.stderr);
+    assert.is(JSON.parse(second.stdout).counts.create, 1, "the index from the first run was used");
+    assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("on Deno the library bundle imports alone, with no node_modules", () => {
+  const t = sandbox("synchro-bundle-");
+  try {
+    copyFileSync(dist("index.mjs"), join(t.root, "index.mjs"));
+    writeFileSync(join(t.root, "use.mjs"), [
+      'import { sync, VERSION } from "./index.mjs";',
+      'const s = await sync({ source: "src", replica: "dst", state: "state/index.db" });',
+      "console.log(JSON.stringify({ version: VERSION, created: s.counts.create }));",
+    ].join("\n"));
+    writeTree(t.src, { "a.txt": "hello", "b.txt": "again" });
+    const r = spawnSync(deno, [...DENO_FLAGS, "use.mjs"], { cwd: t.root, encoding: "utf8" });
+    assert.is(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout), { version: pkg.version, created: 2 });
+    assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test.run();
