@@ -57,6 +57,14 @@ test("on Deno the CLI bundle runs alone, with no node_modules, with only read/wr
   }
 });
 
+test("`deno task synchro` runs the bundle, although the deno npm package's binary sits in node_modules/.bin", () => {
+  // Deno runs a node_modules/.bin entry as JavaScript (denoland/deno#27114); that entry is the
+  // native deno binary here, so the tasks start deno through `env` instead.
+  const r = spawnSync(deno, ["task", "synchro", "--version"], { cwd: repoRoot, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout, `synchro ${pkg.version}\n`);
+});
+
 test("on Deno the library bundle imports alone, with no node_modules", () => {
   const t = sandbox("synchro-bundle-");
   try {
