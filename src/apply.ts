@@ -89,8 +89,11 @@ function sameSource(a: Entry, b: Entry | null): boolean {
  * Copies one regular file into place and returns its hash. Throws SourceChanged when the
  * source moved under us (the temp file is removed); `restat` gives the source's stat now.
  * An abort (Ctrl+C) between chunks of a large file throws ABORTED and removes the temp file.
+ * `onChunk` hears the bytes copied so far after each chunk of a large file, for progress.
  */
-export async function copyFile(srcAbs: string, dstAbs: string, entry: Entry, restat: () => Entry | null, signal?: AbortSignal): Promise<Written> {
+export async function copyFile(
+  srcAbs: string, dstAbs: string, entry: Entry, restat: () => Entry | null, signal?: AbortSignal, onChunk?: (copied: number) => void,
+): Promise<Written> {
   const tmp = tempPathIn(dirname(dstAbs));
   let hash: string;
   try {
@@ -100,7 +103,7 @@ export async function copyFile(srcAbs: string, dstAbs: string, entry: Entry, res
       // 'wx' is O_CREAT|O_EXCL: it never opens an existing file or follows a link at the temp name.
       writeFileSync(tmp, data, { flag: "wx", mode: 0o600 });
     } else {
-      hash = await copyInChunks(srcAbs, tmp, signal);
+      hash = await copyInChunks(srcAbs, tmp, signal, onChunk);
     }
     if (!sameSource(entry, restat())) throw new SourceChanged(`changed while being copied`);
     setMeta(tmp, entry);
@@ -121,7 +124,8 @@ const CHUNK = 8 << 20;
  * file, uninterruptibly. Each large file gets its own hasher, since another run in this process
  * may hash while we yield.
  */
-async function copyInChunks(srcAbs: string, tmp: string, signal?: AbortSignal): Promise<string> {
+async function copyInChunks(srcAbs: string, tmp: string, signal?: AbortSignal, onChunk?: (copied: number) => void): Promise<string> {
+  let copied = 0;
   const hasher = await newHasher();
   const buf = Buffer.allocUnsafe(CHUNK);
   const from = openSync(srcAbs, constants.O_RDONLY);
@@ -133,6 +137,7 @@ async function copyInChunks(srcAbs: string, tmp: string, signal?: AbortSignal): 
         if (n === 0) break;
         hasher.update(buf.subarray(0, n));
         for (let off = 0; off < n; ) off += writeSync(to, buf, off, n - off);
+        onChunk?.((copied += n));
         await new Promise((resolve) => setImmediate(resolve));
         if (signal?.aborted) throw new SynchroError("ABORTED", "interrupted");
       }

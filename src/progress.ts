@@ -3,7 +3,7 @@ import type { RunState } from "./run.ts";
 
 /** Progress events are cheap to skip: at most one per this many ms, checked only when the run yields. */
 const PROGRESS_EVERY_MS = 100;
-/** A copy this large blocks the thread for a while; announce it first so a progress line names it. */
+/** A copy this large takes a while; announce it at once so a progress line names it. */
 const ANNOUNCE_COPY_BYTES = 8 << 20;
 
 /** What a run knows of its own progress: counters only, bumped once per directory. */
@@ -15,10 +15,12 @@ export interface ProgressState {
   scanned: number;
   plannedFiles: number;
   plannedBytes: number;
+  /** Bytes of the large file being copied now: counted before the file is done, so a big copy moves the line. */
+  inFlight: number;
 }
 
 export function newProgress(now: number, indexed: number): ProgressState {
-  return { startedAt: now, lastAt: 0, expected: indexed || null, scanned: 0, plannedFiles: 0, plannedBytes: 0 };
+  return { startedAt: now, lastAt: 0, expected: indexed || null, scanned: 0, plannedFiles: 0, plannedBytes: 0, inFlight: 0 };
 }
 
 export function emitProgress(s: RunState, path: string): void {
@@ -27,7 +29,7 @@ export function emitProgress(s: RunState, path: string): void {
   p.lastAt = s.deps.now();
   const { expected, scanned, plannedFiles, plannedBytes } = p;
   const files = s.counts.create + s.counts.update;
-  s.deps.onEvent({ type: "progress", files, bytes: s.bytes, plannedFiles, plannedBytes, scanned, expected, elapsedMs: p.lastAt - p.startedAt, path });
+  s.deps.onEvent({ type: "progress", files, bytes: s.bytes + p.inFlight, plannedFiles, plannedBytes, scanned, expected, elapsedMs: p.lastAt - p.startedAt, path });
 }
 
 /** Called when the run yields (every ~20 ms of work): emits when the last event is old enough. */
@@ -35,8 +37,19 @@ export function progressTick(s: RunState, path: string): void {
   if (s.deps.now() - s.progress.lastAt >= PROGRESS_EVERY_MS) emitProgress(s, path);
 }
 
-export function announceCopy(s: RunState, path: string, size: number): void {
+/** Before a copy: announces a large one, and returns what its chunks report to. */
+export function copyStarted(s: RunState, path: string, size: number): (copied: number) => void {
+  s.progress.inFlight = 0;
   if (size >= ANNOUNCE_COPY_BYTES) emitProgress(s, path);
+  return (copied) => {
+    s.progress.inFlight = copied;
+    progressTick(s, path);
+  };
+}
+
+/** After a copy, done or not: its bytes now count in the run's total, or not at all. */
+export function copyEnded(s: RunState): void {
+  s.progress.inFlight = 0;
 }
 
 /** One pass over a directory's plan, so progress knows what is coming before its copies start. */

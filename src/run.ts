@@ -11,7 +11,7 @@ import type { Trigger, RunResult } from "./store/runs.ts";
 import { applyDeletes, type PendingDelete } from "./deletes.ts";
 import { tryRename } from "./renames.ts";
 import { moveToBackup } from "./backup.ts";
-import { announceCopy, emitProgress, newProgress, notePlanned, progressTick, type ProgressState } from "./progress.ts";
+import { copyEnded, copyStarted, emitProgress, newProgress, notePlanned, progressTick, type ProgressState } from "./progress.ts";
 
 export interface RunDeps {
   store: Store;
@@ -135,12 +135,12 @@ function failed(s: RunState, path: string, err: unknown): void {
 }
 
 /** Copies one file, re-reading the source's stat after each try so a file being written is never recorded as synced. */
-async function copyWithRetry(s: RunState, path: string, entry: Entry): Promise<{ entry: Entry; written: Written } | null> {
+async function copyWithRetry(s: RunState, path: string, entry: Entry, onChunk: (copied: number) => void): Promise<{ entry: Entry; written: Written } | null> {
   let current: Entry | null = entry;
   for (let attempt = 1; attempt <= COPY_ATTEMPTS && current; attempt++) {
     const want: Entry = current;
     try {
-      const written = await copyFile(srcAbs(s, path), dstAbs(s, path), want, () => statEntry(srcAbs(s, path), want.name), s.deps.signal);
+      const written = await copyFile(srcAbs(s, path), dstAbs(s, path), want, () => statEntry(srcAbs(s, path), want.name), s.deps.signal, onChunk);
       return { entry: want, written };
     } catch (err) {
       if (!(err instanceof SourceChanged)) throw err;
@@ -174,8 +174,8 @@ async function copyAction(s: RunState, action: Extract<Action, { op: "create" | 
     return;
   }
   replaceExisting(s, path, action.op === "create" ? action.replaces : "file", "file");
-  announceCopy(s, path, action.entry.size);
-  const done = await copyWithRetry(s, path, action.entry);
+  const onChunk = copyStarted(s, path, action.entry.size);
+  const done = await copyWithRetry(s, path, action.entry, onChunk).finally(() => copyEnded(s));
   if (!done) return;
   s.touched.add(parentOf(path));
   putRow(s, path, done.entry, done.written);
