@@ -82,7 +82,10 @@ export function checkWritableFile(file: string, code: ErrorCode, label: string):
     if (p !== file && !isDir) throw new SynchroError(code, `cannot write ${label} ${file}: ${p} is not a directory`);
     try {
       accessSync(p, constants.W_OK);
-    } catch {
+    } catch (err) {
+      // Deno's access() needs --allow-sys (it reads the uid); without it we cannot ask, and the
+      // open that follows still fails with a clear error if the path is not writable.
+      if ((err as Error).name === "NotCapable") return;
       throw new SynchroError(code, `cannot write ${label} ${file}: ${p} is not writable`);
     }
     return;
