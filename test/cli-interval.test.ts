@@ -6,7 +6,7 @@ import { sandbox, writeTree, rsyncDiff, rmSync, writeFileSync } from "./fixtures
 import { exited, sendSignal, startCli, syncArgs, waitFor } from "./fixtures/cli.ts";
 
 const read = (file: string) => (existsSync(file) ? readFileSync(file, "utf8") : "");
-const summaries = (log: string) => log.split("\n").filter((l) => / INFO synced: /.test(l)).length;
+const summaries = (log: string) => log.split("\n").filter((l) => / INFO synced in /.test(l)).length;
 const OP_LINE = / INFO (create|update|delete|mkdir|rmdir|symlink|meta|rename) /;
 
 function tempFiles(dir: string): string[] {
@@ -86,7 +86,7 @@ test("the log has plain 'ISO-time LEVEL message' lines, every operation with its
     for (const op of ["create a.txt", "create odd\\x0aname", "mkdir d", "create d/b.txt", "symlink l"]) {
       assert.ok(lines.some((l) => l.endsWith(` INFO ${op}`)), `${op} in\n${lines.join("\n")}`);
     }
-    assert.match(lines[lines.length - 1]!, / INFO synced: 3 created, .* 1 dirs made, .* 1 links, .*; 0 errors$/);
+    assert.match(lines[lines.length - 1]!, / INFO synced in [\d.]+ s: 3 created, 0 updated, 0 deleted; 1 dir made, 1 link; .*; 0 errors$/);
   } finally {
     t.cleanup();
   }

@@ -84,9 +84,10 @@ test("--dry-run prints the itemized plan and changes neither the replica nor the
     const lines = dry.stdout.trim().split("\n");
     assert.ok(lines.some((l) => /\bupdate\s+a\.txt$/.test(l)), dry.stdout);
     assert.ok(lines.some((l) => /\bcreate\s+new file\.txt$/.test(l)), dry.stdout);
-    assert.ok(lines.some((l) => /\bmkdir\s+newdir$/.test(l)), dry.stdout);
+    assert.ok(lines.some((l) => /\bmkdir\s+newdir\/$/.test(l)), dry.stdout);
     assert.ok(lines.some((l) => /\bdelete\s+gone\.txt$/.test(l)), dry.stdout);
-    assert.is(lines.length, 4, dry.stdout);
+    assert.is(lines.length, 5, dry.stdout);
+    assert.match(lines[4]!, /^dry run, nothing changed; would be: 1 created, 1 updated, 1 deleted; 1 dir made; /);
     assert.equal(describeTree(t.dst), before);
     assert.is(fileHash(t.state), indexBefore);
     // The real run then does exactly what the dry run announced.
