@@ -23,13 +23,21 @@ export function newProgress(now: number, indexed: number): ProgressState {
   return { startedAt: now, lastAt: 0, expected: indexed || null, scanned: 0, plannedFiles: 0, plannedBytes: 0, inFlight: 0 };
 }
 
-export function emitProgress(s: RunState, path: string): void {
+/**
+ * A hash check can turn into a copy nobody planned, and a planned copy can become a rename or
+ * vanish; so planned never shows less than done, and at the end (`final`) it is exactly what was done.
+ */
+export function emitProgress(s: RunState, path: string, final = false): void {
   if (!s.deps.onEvent) return;
   const p = s.progress;
   p.lastAt = s.deps.now();
-  const { expected, scanned, plannedFiles, plannedBytes } = p;
   const files = s.counts.create + s.counts.update;
-  s.deps.onEvent({ type: "progress", files, bytes: s.bytes + p.inFlight, plannedFiles, plannedBytes, scanned, expected, elapsedMs: p.lastAt - p.startedAt, path });
+  const bytes = s.bytes + p.inFlight;
+  if (final) [p.plannedFiles, p.plannedBytes] = [files, bytes];
+  p.plannedFiles = Math.max(p.plannedFiles, files);
+  p.plannedBytes = Math.max(p.plannedBytes, bytes);
+  const { expected, scanned, plannedFiles, plannedBytes } = p;
+  s.deps.onEvent({ type: "progress", files, bytes, plannedFiles, plannedBytes, scanned, expected, elapsedMs: p.lastAt - p.startedAt, path });
 }
 
 /** Called when the run yields (every ~20 ms of work): emits when the last event is old enough. */

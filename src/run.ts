@@ -427,7 +427,7 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
   await maybeYield(s, "");
   const outcome = applyDeletes(s);
   settleTouchedDirs(s, rootEntry);
-  emitProgress(s, "");
+  emitProgress(s, "", true);
   return outcome;
 }
 

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import * as source from "../src/index.ts";
@@ -83,6 +83,23 @@ for (const [name, load] of apis) {
     }
   });
 }
+
+test("progress ends with planned equal to done, also when a planned copy became a rename", async () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "a.txt": "12345", "b.txt": "123" });
+    await source.sync({ source: t.src, replica: t.dst, state: t.state });
+    renameSync(join(t.src, "a.txt"), join(t.src, "moved.txt"));
+    const seen: source.ProgressEvent[] = [];
+    const s = await source.sync({ source: t.src, replica: t.dst, state: t.state, onEvent: (e) => void (e.type === "progress" && seen.push(e)) });
+    assert.is(s.counts.rename, 1);
+    const last = seen.at(-1)!;
+    assert.equal([last.files, last.plannedFiles, last.bytes, last.plannedBytes], [0, 0, 0, 0]);
+    for (const e of seen) assert.ok(e.files <= e.plannedFiles && e.bytes <= e.plannedBytes, JSON.stringify(e));
+  } finally {
+    t.cleanup();
+  }
+});
 
 test("a large copy reports its bytes chunk by chunk, naming the file", async () => {
   const t = sandbox();

@@ -66,6 +66,26 @@ test("each run ends with a human summary on the console and the same line in the
   }
 });
 
+test("a run refused at the delete limit still ends with its summary, then the reason, exit 3", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { a: "1", b: "2", c: "3", d: "4" });
+    assert.is(runCli(syncArgs(t)).code, 0);
+    for (const f of ["a", "b", "c"]) rmSync(join(t.src, f));
+    writeTree(t.src, { "new.txt": "new" });
+    const r = runCli(syncArgs(t, "--log", t.log));
+    assert.is(r.code, 3, r.stderr);
+    assert.match(r.stderr, /refused in [\d.]+ s: 1 created, 0 updated, 0 deleted; 3 B copied/);
+    assert.match(r.stderr.trimEnd().split("\n").at(-1)!, /^synchro: refusing to delete 3 entries/);
+    assert.match(readFileSync(t.log, "utf8"), / WARN refused in /);
+    const json = runCli(syncArgs(t, "--json"));
+    assert.is(json.code, 3);
+    assert.is(JSON.parse(json.stdout).result, "refused");
+  } finally {
+    t.cleanup();
+  }
+});
+
 test("--json prints exactly one summary object per run, with a stable schema", () => {
   const t = sandbox();
   try {

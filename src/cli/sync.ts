@@ -90,6 +90,8 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
         report(summary, flags, log);
         if (!interval) return summary.errors.length > 0 ? 1 : 0;
       } catch (err) {
+        // A run refused at the delete limit still copied what it could: it gets its summary too.
+        if (err instanceof SynchroError && err.code === "DELETE_LIMIT") report(err.data.summary as SyncSummary, flags, log);
         if (!interval || !(err instanceof SynchroError) || err.code === "ABORTED" || err.exitCode === 2) throw err;
         // A refused or locked tick is logged; the next tick tries again (the disk may be back).
         (log as Log | null)?.logger.error(err.message);
@@ -102,9 +104,6 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
     if (err instanceof SynchroError && err.code === "ABORTED") {
       (log as Log | null)?.logger.warn(`interrupted; ${total} operations in this session`);
       return interval ? 0 : 130;
-    }
-    if (err instanceof SynchroError && err.code === "DELETE_LIMIT" && flags.json) {
-      process.stdout.write(JSON.stringify(err.data.summary) + "\n");
     }
     throw err;
   } finally {
