@@ -13,6 +13,9 @@ export function isAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
+    // Deno without --allow-run may not even ask. Taking a live run's lock is unsafe, refusing is
+    // not, so a holder we cannot check counts as alive.
+    if ((err as Error).name === "NotCapable") return true;
     return errnoOf(err) === "EPERM";
   }
 }

@@ -2,10 +2,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { builtinModules } from "node:module";
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sandbox, writeTree, rsyncDiff } from "./fixtures/tree.ts";
 import { isDeno, repoRoot } from "./fixtures/cli.ts";
+import { openStore } from "../src/store/store.ts";
 
 const dist = (name: string) => join(repoRoot, "dist", name);
 const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"));
@@ -52,6 +53,25 @@ test("on Deno the CLI bundle runs alone, with no node_modules, with only read/wr
     assert.is(second.status, 0, second.stderr);
     assert.is(JSON.parse(second.stdout).counts.create, 1, "the index from the first run was used");
     assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("on Deno with only read/write/env permissions, a replica held by a live run is refused with exit 3, not taken over", async () => {
+  const t = sandbox("synchro-bundle-");
+  try {
+    copyFileSync(dist("synchro.mjs"), join(t.root, "synchro.mjs"));
+    writeTree(t.src, { "a.txt": "hello" });
+    mkdirSync(t.dst);
+    // This test process is alive: hold the replica's lock in its name.
+    const store = await openStore(t.state, { now: Date.now });
+    assert.is(store.lock(realpathSync(t.dst), process.pid, () => true), null);
+    store.close();
+    const r = spawnSync(deno, [...DENO_FLAGS, "synchro.mjs", "sync", "src", "dst", "--state", t.state], { cwd: t.root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    assert.is(r.status, 3, r.stderr);
+    assert.match(r.stderr, `already running (pid ${process.pid})`);
+    assert.not.ok(existsSync(join(t.dst, "a.txt")), "the replica was not touched");
   } finally {
     t.cleanup();
   }
