@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync
 import { homedir } from "node:os";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import picomatch from "picomatch";
+import { mayCheckAccess } from "./runtime.ts";
 import { SynchroError, errnoOf, type ErrorCode } from "./errors.ts";
 import type { Kind } from "./walk.ts";
 
@@ -80,12 +81,12 @@ export function checkWritableFile(file: string, code: ErrorCode, label: string):
     }
     if (p === file && isDir) throw new SynchroError(code, `cannot write ${label} ${file}: it is a directory`);
     if (p !== file && !isDir) throw new SynchroError(code, `cannot write ${label} ${file}: ${p} is not a directory`);
+    // Where access() may not be asked (Deno without --allow-sys), the open that follows still
+    // fails with one clear line if the path is not writable.
+    if (!mayCheckAccess()) return;
     try {
       accessSync(p, constants.W_OK);
-    } catch (err) {
-      // Deno's access() needs --allow-sys (it reads the uid); without it we cannot ask, and the
-      // open that follows still fails with a clear error if the path is not writable.
-      if ((err as Error).name === "NotCapable") return;
+    } catch {
       throw new SynchroError(code, `cannot write ${label} ${file}: ${p} is not writable`);
     }
     return;

@@ -1,5 +1,6 @@
 import { readdirSync } from "node:fs";
 import { SynchroError, errnoOf } from "./errors.ts";
+import { maySignal } from "./runtime.ts";
 import type { Config } from "./config.ts";
 import { statEntry } from "./walk.ts";
 import { newRunState, walkAndApply, type RunDeps, type SyncSummary } from "./run.ts";
@@ -9,13 +10,13 @@ import type { RunResult } from "./store/runs.ts";
 export type RunConfig = Config & { sourceExists: boolean };
 
 export function isAlive(pid: number): boolean {
+  // Deno without --allow-run may not signal at all. Taking a live run's lock is unsafe, refusing
+  // is not, so a holder we cannot check counts as alive.
+  if (!maySignal()) return true;
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    // Deno without --allow-run may not even ask. Taking a live run's lock is unsafe, refusing is
-    // not, so a holder we cannot check counts as alive.
-    if ((err as Error).name === "NotCapable") return true;
     return errnoOf(err) === "EPERM";
   }
 }

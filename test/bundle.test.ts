@@ -58,6 +58,26 @@ test("on Deno the CLI bundle runs alone, with no node_modules, with only read/wr
   }
 });
 
+test("on a terminal, the Deno bundle with only read/write/env permissions never stops at a permission prompt", () => {
+  if (spawnSync("script", ["--version"]).status !== 0) {
+    console.warn("bundle: `script` (util-linux) is missing, so the terminal case is not run");
+    return;
+  }
+  const t = sandbox("synchro-bundle-");
+  try {
+    copyFileSync(dist("synchro.mjs"), join(t.root, "synchro.mjs"));
+    writeTree(t.src, { "a.txt": "hello" });
+    // On a terminal Deno asks "Allow? [y/n/A]" for a missing permission and waits: a hang, then a timeout.
+    const command = [deno, ...DENO_FLAGS, "synchro.mjs", "sync", "src", "dst", "--state", "state/index.db"].join(" ");
+    const r = spawnSync("script", ["-qefc", command, "/dev/null"], { cwd: t.root, encoding: "utf8", timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } });
+    assert.not.match(r.stdout, /Deno requests/);
+    assert.is(r.status, 0, r.stdout);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    t.cleanup();
+  }
+});
+
 test("on Deno with only read/write/env permissions, a replica held by a live run is refused with exit 3, not taken over", async () => {
   const t = sandbox("synchro-bundle-");
   try {

@@ -1,0 +1,19 @@
+/**
+ * What differs on Deno besides SQLite (store/db.ts): permissions. A call that needs one that was
+ * not granted makes Deno ask at a terminal (the run hangs on a prompt) or throw elsewhere. The
+ * documented `deno run --allow-read --allow-write --allow-env` grants neither of these, so the
+ * callers ask first (querySync never prompts) and fall back to what is safe.
+ */
+interface DenoPermissions {
+  permissions: { querySync(desc: { name: string; kind?: string }): { state: string } };
+}
+declare const Deno: DenoPermissions | undefined;
+
+const granted = (desc: { name: string; kind?: string }): boolean =>
+  typeof Deno === "undefined" || Deno.permissions.querySync(desc).state === "granted";
+
+/** access() checks the uid: Deno's --allow-sys=uid. */
+export const mayCheckAccess = (): boolean => granted({ name: "sys", kind: "uid" });
+
+/** process.kill(pid, 0), to see whether a lock holder lives: Deno's --allow-run. */
+export const maySignal = (): boolean => granted({ name: "run" });
