@@ -69,7 +69,9 @@ export interface Log {
 export function createLog(opts: { file: string | null; verbosity: Verbosity; beforeConsole?: () => void }): Log {
   const consoleLevel = CONSOLE_LEVEL[opts.verbosity];
   // Console output goes to stderr: stdout belongs to results (--json, --dry-run, status).
-  const terminal = createConsola({ stdout: process.stderr, stderr: process.stderr, level: 5 });
+  // consola picks its plain reporter when CI is set; output must not depend on that variable
+  // (colour is decided by NO_COLOR/FORCE_COLOR and the terminal, in cli/color.ts).
+  const terminal = createConsola({ stdout: process.stderr, stderr: process.stderr, level: 5, fancy: true });
   const toConsole = terminal.options.reporters[0]!;
   const file = opts.file ? fileReporter(opts.file) : null;
   const consoleFilter: ConsolaReporter = {
