@@ -5,7 +5,7 @@ import type { Config } from "./config.ts";
 import { statEntry } from "./walk.ts";
 import { newRunState, walkAndApply, type RunDeps, type SyncSummary } from "./run.ts";
 import { pruneBackups } from "./backup.ts";
-import type { RunResult } from "./store/runs.ts";
+import type { RunRecord, RunResult } from "./store/runs.ts";
 
 export type RunConfig = Config & { sourceExists: boolean };
 
@@ -43,7 +43,7 @@ function guardSource(cfg: RunConfig, indexed: number): void {
   const exists = statEntry(cfg.source, "")?.kind === "dir";
   if (!exists) {
     if (indexed > 0) {
-      throw new SynchroError("SOURCE_VANISHED", `source ${cfg.source} is gone but the index holds ${indexed} entries; is a disk unmounted? The replica was not touched`);
+      throw new SynchroError("SOURCE_VANISHED", `source ${cfg.source} is gone but the index holds ${indexed} entries; is a disk unmounted? The replica was not touched (--force cannot mirror a missing source: recreate it empty and use --force to empty the replica)`);
     }
     throw new SynchroError("SOURCE_MISSING", `source does not exist: ${cfg.source}`);
   }
@@ -51,6 +51,13 @@ function guardSource(cfg: RunConfig, indexed: number): void {
     throw new SynchroError("SOURCE_EMPTY", `source ${cfg.source} is empty but the index holds ${indexed} entries; the replica was not touched (use --force to mirror the empty source)`);
   }
 }
+
+/**
+ * A run cut short (kill -9, power cut) may have left temp files and unrecorded copies; a scan
+ * that was refused or failed left replica-only entries that no index row remembers. Both mean
+ * the next run lists the replica again.
+ */
+const mustRescan = (previous: RunRecord): boolean => previous.endedAt === null || (previous.full && previous.result !== "ok");
 
 /** One sync run: guards, lock, walk/plan/apply, deletes last, and the run's record in the index. */
 export async function syncOnce(cfg: RunConfig, deps: RunDeps): Promise<SyncSummary> {
@@ -62,9 +69,8 @@ export async function syncOnce(cfg: RunConfig, deps: RunDeps): Promise<SyncSumma
   const pair = cfg.dryRun ? known : store.pair(cfg.source, cfg.replica, true);
   if (!cfg.dryRun) await takeLock(cfg, deps);
   const runId = cfg.dryRun || !pair ? null : store.runs.start(pair.id, deps.trigger, started);
-  const previous = pair && runId !== null ? store.runs.previous(pair.id, runId) : null;
-  // A run cut short (kill -9, power cut) may have left temp files and unrecorded copies: rescan the replica.
-  const scan = cfg.full || indexed === 0 || store.rebuiltFrom !== null || (previous !== null && previous.endedAt === null);
+  const previous = !pair ? null : runId !== null ? store.runs.previous(pair.id, runId) : store.runs.last(pair.id);
+  const scan = cfg.full || indexed === 0 || store.rebuiltFrom !== null || (previous !== null && mustRescan(previous));
   const s = newRunState(cfg, deps, pair?.id ?? -1, runId);
   let result: RunResult = "failed";
   let refused = { refused: 0, limit: 0 };
@@ -75,7 +81,7 @@ export async function syncOnce(cfg: RunConfig, deps: RunDeps): Promise<SyncSumma
     result = err instanceof SynchroError && err.code === "ABORTED" ? "aborted" : "failed";
     throw err;
   } finally {
-    finishRun(cfg, deps, s, runId, result);
+    finishRun(cfg, deps, s, runId, result, scan);
   }
   const summary: SyncSummary = {
     source: cfg.source,
@@ -98,11 +104,11 @@ export async function syncOnce(cfg: RunConfig, deps: RunDeps): Promise<SyncSumma
   return summary;
 }
 
-function finishRun(cfg: RunConfig, deps: RunDeps, s: ReturnType<typeof newRunState>, runId: number | null, result: RunResult): void {
+function finishRun(cfg: RunConfig, deps: RunDeps, s: ReturnType<typeof newRunState>, runId: number | null, result: RunResult, scan: boolean): void {
   const { store, now } = deps;
   store.commit();
   if (runId === null) return;
-  store.runs.finish(runId, now(), result, s.counts, s.bytes, s.errors.length);
+  store.runs.finish(runId, now(), result, s.counts, s.bytes, s.errors.length, scan);
   store.ops.prune(now() - cfg.historyDays * 86_400_000);
   if (cfg.keepDays !== null) pruneBackups(s, cfg.keepDays);
   store.unlock(cfg.replica, process.pid);

@@ -13,6 +13,8 @@ export interface RunRecord {
   counts: Record<string, number>;
   bytes: number;
   errors: number;
+  /** The run listed the replica (first run, --full, after a crash or a rebuilt index). */
+  full: boolean;
 }
 
 function toRun(r: Record<string, unknown>): RunRecord {
@@ -26,6 +28,7 @@ function toRun(r: Record<string, unknown>): RunRecord {
     counts: r.counts ? JSON.parse(r.counts as string) : {},
     bytes: Number(r.bytes),
     errors: Number(r.errors),
+    full: Number(r.full) === 1,
   };
 }
 
@@ -39,7 +42,7 @@ export interface RunFilter {
 
 export interface RunQueries {
   start(pair: number, trigger: Trigger, at: number): number;
-  finish(id: number, at: number, result: RunResult, counts: Record<string, number>, bytes: number, errors: number): void;
+  finish(id: number, at: number, result: RunResult, counts: Record<string, number>, bytes: number, errors: number, full?: boolean): void;
   last(pair: number): RunRecord | null;
   /** The run before `id`, to tell whether it was cut short (no end recorded). */
   previous(pair: number, id: number): RunRecord | null;
@@ -49,12 +52,12 @@ export interface RunQueries {
 
 export function runQueries(db: Database): RunQueries {
   const start = db.prepare("INSERT INTO runs (pair, trigger, started_at) VALUES (?, ?, ?)");
-  const finish = db.prepare("UPDATE runs SET ended_at = ?, result = ?, counts = ?, bytes = ?, errors = ? WHERE id = ?");
+  const finish = db.prepare("UPDATE runs SET ended_at = ?, result = ?, counts = ?, bytes = ?, errors = ?, full = ? WHERE id = ?");
   const last = db.prepare("SELECT * FROM runs WHERE pair = ? ORDER BY id DESC LIMIT 1");
   const previous = db.prepare("SELECT * FROM runs WHERE pair = ? AND id < ? ORDER BY id DESC LIMIT 1");
   return {
     start: (pair, trigger, at) => Number(start.run(pair, trigger, at).lastInsertRowid),
-    finish: (id, at, result, counts, bytes, errors) => void finish.run(at, result, JSON.stringify(counts), bytes, errors, id),
+    finish: (id, at, result, counts, bytes, errors, full) => void finish.run(at, result, JSON.stringify(counts), bytes, errors, full ? 1 : 0, id),
     last: (pair) => {
       const r = last.get(pair);
       return r ? toRun(r) : null;

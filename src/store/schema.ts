@@ -62,6 +62,9 @@ const MIGRATIONS: string[] = [
    DROP INDEX ops_run;
    CREATE INDEX ops_action_time ON ops (action, time);
    CREATE INDEX ops_path ON ops (path);`,
+  // Whether a run listed the replica: a scan that ended short of "ok" left replica-only entries
+  // undeleted that no index row remembers, so the next run must list the replica again.
+  `ALTER TABLE runs ADD COLUMN full INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
