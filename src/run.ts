@@ -193,15 +193,22 @@ async function checkAction(s: RunState, action: Extract<Action, { op: "check" }>
   }
   const modeDiffers = row ? row.mode !== entry.mode : false;
   if (modeDiffers || action.againstReplica) {
-    metaAction(s, path, entry, sourceHash, modeDiffers);
+    await metaAction(s, path, entry, sourceHash, modeDiffers);
     return;
   }
   putRow(s, path, entry, { hash: sourceHash, rIno: row?.rIno ?? null, rCtime: row?.rCtime ?? null });
 }
 
-function metaAction(s: RunState, path: string, entry: Entry, hash: string | null, announce = true): void {
+async function metaAction(s: RunState, path: string, entry: Entry, hash: string | null, announce = true): Promise<void> {
   if (!s.cfg.dryRun) {
-    setMeta(dstAbs(s, path), entry);
+    try {
+      setMeta(dstAbs(s, path), entry);
+    } catch (err) {
+      // O_NOFOLLOW met a symlink planted where the file was: replace it with a real copy.
+      if (errnoOf(err) !== "ELOOP" || entry.kind !== "file") throw err;
+      await copyAction(s, { op: "update", path, entry });
+      return;
+    }
     putRow(s, path, entry, { hash, ...inodeAndCtime(dstAbs(s, path)) });
   }
   if (announce) record(s, "meta", path, null);
@@ -289,7 +296,9 @@ async function applyAction(s: RunState, action: Action, scan: boolean, theirs: E
         }
         record(s, "mkdir", action.path, null);
       }
-      return action.op === "mkdir" ? { path: action.path, entry: action.entry, scan: false } : null;
+      // A new dir is empty, but the index may still hold rows for what stood there before
+      // (a replaced dir, a link planted in its place): list it, it costs one readdir.
+      return action.op === "mkdir" ? { path: action.path, entry: action.entry, scan: true } : null;
     case "update":
       await copyAction(s, action);
       return null;
@@ -297,7 +306,7 @@ async function applyAction(s: RunState, action: Action, scan: boolean, theirs: E
       await checkAction(s, action);
       return null;
     case "meta":
-      metaAction(s, action.path, action.entry, null);
+      await metaAction(s, action.path, action.entry, null);
       return null;
     case "adopt":
     case "refresh": {
