@@ -79,6 +79,22 @@ test("by default a run deleting more than half the replica refuses with exit 3 a
   }
 });
 
+test("a deleted directory counts with everything inside it against the limit", () => {
+  const t = sandbox();
+  try {
+    synced(t);
+    writeTree(t.src, { keep: { a: "a", b: "b" } });
+    assert.is(runCli(syncArgs(t)).code, 0);
+    rmSync(join(t.src, "d"), { recursive: true });
+    const r = runCli(syncArgs(t));
+    assert.is(r.code, 3, r.stderr);
+    assert.match(r.stderr, /refusing to delete 11 entries \(limit 7\)/);
+    assert.is(readdirSync(join(t.dst, "d")).length, 10);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test("a run at the default limit deletes", () => {
   const t = sandbox();
   try {
