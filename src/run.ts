@@ -396,7 +396,11 @@ function listReplica(s: RunState, dir: string): Entry[] {
   const entries: Entry[] = [];
   for (const e of listing.entries) {
     if (e.kind === "file" && isTempName(e.name)) {
-      if (!s.cfg.dryRun) removeTree(dstAbs(s, joinPath(dir, e.name)), joinPath(dir, e.name), () => {});
+      if (!s.cfg.dryRun) {
+        removeTree(dstAbs(s, joinPath(dir, e.name)), joinPath(dir, e.name), () => {});
+        // The unlink moved the dir's mtime, which the index may already think is right.
+        s.touched.add(dir);
+      }
       continue;
     }
     entries.push(e);
