@@ -216,6 +216,18 @@ export function removeTree(abs: string, rel: string, onRemoved: (r: Removed) => 
   onRemoved({ path: rel, kind: "dir", size: null });
 }
 
+/** Removes a replica dir only if it is empty (rmdir never follows a link); false if something is in it. */
+export function removeEmptyDir(abs: string): boolean {
+  try {
+    rmdirSync(abs);
+    return true;
+  } catch (err) {
+    if (errnoOf(err) === "ENOENT") return true;
+    if (errnoOf(err) === "ENOTEMPTY" || errnoOf(err) === "EEXIST" || errnoOf(err) === "ENOTDIR") return false;
+    throw err;
+  }
+}
+
 /** Moves a replica entry aside (for --backup-dir) instead of destroying it. */
 export function moveAside(abs: string, toAbs: string): void {
   mkdirSync(dirname(toAbs), { recursive: true });

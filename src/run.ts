@@ -4,7 +4,7 @@ import type { Logger, SyncEvent } from "./events.ts";
 import { loadHasher, hashFile } from "./hash.ts";
 import { inodeAndCtime, listDir, statEntry, type Entry, type Kind, type Listing } from "./walk.ts";
 import { planDir, joinPath, sameFileMeta, sameMtime, type Action, type IndexRow } from "./plan.ts";
-import { copyFile, isRealDir, isTempName, makeDir, makeSymlink, makeWritable, removeTree, setMeta, SourceChanged, type Written } from "./apply.ts";
+import { copyFile, isRealDir, isTempName, makeDir, makeSymlink, makeWritable, removeEmptyDir, removeTree, setMeta, SourceChanged, type Written } from "./apply.ts";
 import type { Store } from "./store/store.ts";
 import type { OpAction } from "./store/ops.ts";
 import type { Trigger, RunResult } from "./store/runs.ts";
@@ -144,11 +144,12 @@ async function copyWithRetry(s: RunState, path: string, entry: Entry, onChunk: (
       return { entry: want, written };
     } catch (err) {
       if (!(err instanceof SourceChanged)) throw err;
+      s.deps.logger.debug(`${path}: changed while being copied (attempt ${attempt} of ${COPY_ATTEMPTS})`);
       current = statEntry(srcAbs(s, path), want.name);
       if (current && current.kind !== "file") return null;
     }
   }
-  if (current) s.deps.logger.warn(`${path}: kept changing while being copied; left for the next run`);
+  if (current) s.deps.logger.warn(`${path}: kept changing while being copied (${COPY_ATTEMPTS} tries); left for the next run`);
   return null;
 }
 
@@ -226,6 +227,15 @@ function symlinkAction(s: RunState, action: Extract<Action, { op: "symlink" }>):
 /** Walks one source directory and everything below it. `scan` means the replica is listed, not trusted from the index. */
 async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean, theirs: Entry | null = null): Promise<void> {
   const listing = listDir(srcAbs(s, dir));
+  if (listing.error?.code === "ENOENT" || listing.error?.code === "ENOTDIR") {
+    // Gone between its parent's listing and now: like a vanished file, info and exit 0. A replica
+    // dir this run just made is empty and goes now; anything older waits for the deferred deletes.
+    s.deps.logger.info(`${dir}: vanished from the source during the run`);
+    const indexed = s.deps.store.entries.get(s.pair, dir) !== null;
+    if (!indexed && !s.cfg.dryRun && removeEmptyDir(dstAbs(s, dir))) record(s, "rmdir", dir, null);
+    else s.pendingDeletes.push({ path: dir, kind: "dir", indexed });
+    return;
+  }
   if (listing.error) {
     // Unreadable is not empty: nothing below it is planned, so nothing there is deleted.
     failed(s, dir || ".", Object.assign(new Error(listing.error.message), { code: listing.error.code, path: srcAbs(s, dir) }));

@@ -1,0 +1,160 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { sandbox, writeTree, rsyncDiff, rmSync, writeFileSync, mkdirSync } from "./fixtures/tree.ts";
+import { runCli, startCli, exited, waitFor, isDeno } from "./fixtures/cli.ts";
+import { openDatabase } from "../src/store/db.ts";
+
+type Box = ReturnType<typeof sandbox>;
+const syncArgs = (t: Box, dst = t.dst) => ["sync", t.src, dst, "--state", t.state, "--log", t.log];
+const temps = (dir: string): string[] =>
+  readdirSync(dir, { recursive: true }).map(String).filter((p) => /(^|\/)\.synchro-[^/]*\.tmp$/.test(p));
+
+/** Index rows for files whose replica copy is missing or of another size: none, if the index is consistent. */
+async function indexLies(t: Box, dst: string): Promise<string[]> {
+  const db = await openDatabase(t.state);
+  try {
+    const rows = db.prepare("SELECT dir, name, size FROM entries WHERE kind = 0").all();
+    return rows
+      .map((r) => ({ path: r.dir ? `${r.dir}/${r.name}` : String(r.name), size: Number(r.size) }))
+      .filter(({ path, size }) => !existsSync(join(dst, path)) || lstatSync(join(dst, path)).size !== size)
+      .map((r) => r.path);
+  } finally {
+    db.close();
+  }
+}
+
+test("a file being appended to during the copy is not recorded as synced, retried 3 times, then left with a warning", async () => {
+  const t = sandbox();
+  const growing = join(t.src, "growing.log");
+  try {
+    writeTree(t.src, { "calm.txt": "calm" });
+    writeFileSync(growing, Buffer.alloc(16 << 20, 1));
+    // A writer appending 16 KiB every millisecond or so, like a download or a log being written.
+    const writer = spawn(process.execPath, [...(isDeno ? ["eval"] : ["-e"]),
+      `const fs = require("node:fs"); const b = Buffer.alloc(16384, 2); setInterval(() => fs.appendFileSync(${JSON.stringify(growing)}, b), 1);`]);
+    try {
+      await waitFor(() => statSync(growing).size > (16 << 20) + (64 << 10), "the writer to start appending");
+      const r = runCli(syncArgs(t));
+      assert.is(r.code, 0, r.stderr);
+      assert.match(r.stderr, /growing\.log: kept changing while being copied \(3 tries\); left for the next run/);
+      const log = readFileSync(t.log, "utf8");
+      assert.is(log.match(/growing\.log: changed while being copied \(attempt \d of 3\)/g)?.length, 3);
+      assert.not.ok(existsSync(join(t.dst, "growing.log")), "no copy is left in place as good");
+      assert.equal(temps(t.dst), []);
+      assert.equal(await indexLies(t, t.dst), []);
+      assert.is(readFileSync(join(t.dst, "calm.txt"), "utf8"), "calm");
+    } finally {
+      writer.kill("SIGKILL");
+      await exited(writer);
+    }
+    const r = runCli(syncArgs(t));
+    assert.is(r.code, 0, r.stderr);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("files and a directory vanishing from the source mid-run are info, not errors: exit 0", async () => {
+  const t = sandbox();
+  try {
+    // Sorted order: the big file is copied first, the rest is listed but not yet copied.
+    writeFileSync((mkdirSync(t.src, { recursive: true }), join(t.src, "a-big.bin")), Buffer.alloc(256 << 20, 7));
+    writeTree(t.src, { "z-1.txt": "1", "z-2.txt": "2", "zdir": { "inner.txt": "i" } });
+    const child = startCli([...syncArgs(t), "--verbose"]);
+    await waitFor(() => existsSync(t.dst) && temps(t.dst).length > 0, "the big copy to start", 60_000);
+    rmSync(join(t.src, "z-1.txt"));
+    rmSync(join(t.src, "z-2.txt"));
+    rmSync(join(t.src, "zdir"), { recursive: true });
+    const code = await exited(child);
+    assert.is(code, 0, child.err());
+    assert.match(child.err(), /z-1\.txt: vanished from the source during the run/);
+    assert.match(child.err(), /zdir: vanished from the source during the run/);
+    assert.not.match(child.err(), /ERROR/);
+    const again = runCli(syncArgs(t));
+    assert.is(again.code, 0, again.stderr);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    t.cleanup();
+  }
+});
+
+/** A size-limited tmpfs for the replica, when the sandbox lets root mount one; null otherwise. */
+function smallDisk(t: Box, size: string): { dir: string; remount(opts: string): void; unmount(): void } | null {
+  const dir = join(t.root, "disk");
+  mkdirSync(dir);
+  if (spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir]).status !== 0) return null;
+  return {
+    dir,
+    remount: (opts) => assert.is(spawnSync("mount", ["-o", `remount,${opts}`, dir]).status, 0),
+    unmount: () => void spawnSync("umount", [dir]),
+  };
+}
+
+test("a full disk (a real 1 MiB tmpfs): temp file removed, ENOSPC named, index consistent, exit 1, no deletions", async () => {
+  const t = sandbox();
+  const disk = smallDisk(t, "1m");
+  if (!disk) {
+    console.log("  (skipped: this sandbox does not allow mounting a tmpfs; see the in-process injection test)");
+    t.cleanup();
+    return;
+  }
+  try {
+    const dst = join(disk.dir, "replica");
+    writeTree(t.src, { "old.txt": "to be deleted", keep: { "k.txt": "k" } });
+    assert.is(runCli(syncArgs(t, dst)).code, 0);
+    rmSync(join(t.src, "old.txt"));
+    for (const name of ["a", "b", "c", "d", "e"]) writeFileSync(join(t.src, `${name}.bin`), Buffer.alloc(300 << 10, name.charCodeAt(0)));
+    const r = runCli(syncArgs(t, dst));
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /\.bin: writing replica: ENOSPC: no space left on device/);
+    assert.match(r.stderr, /skipping 1 deletions because this run had \d+ errors/);
+    assert.equal(temps(dst), [], "no temp file is left behind");
+    assert.ok(existsSync(join(dst, "old.txt")), "a failing run deletes nothing");
+    assert.equal(await indexLies(t, dst), []);
+
+    disk.remount("size=4m");
+    const healed = runCli(syncArgs(t, dst));
+    assert.is(healed.code, 0, healed.stderr);
+    assert.is(rsyncDiff(t.src, dst), "");
+  } finally {
+    disk.unmount();
+    t.cleanup();
+  }
+});
+
+test("a read-only replica file system: EROFS named, exit 1, index consistent", async () => {
+  const t = sandbox();
+  const disk = smallDisk(t, "4m");
+  if (!disk) {
+    console.log("  (skipped: this sandbox does not allow mounting a tmpfs)");
+    t.cleanup();
+    return;
+  }
+  try {
+    const dst = join(disk.dir, "replica");
+    writeTree(t.src, { "a.txt": "v1", "gone.txt": "g" });
+    assert.is(runCli(syncArgs(t, dst)).code, 0);
+    writeFileSync(join(t.src, "a.txt"), "v2, changed");
+    rmSync(join(t.src, "gone.txt"));
+    disk.remount("ro");
+    const r = runCli(syncArgs(t, dst));
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /a\.txt: writing replica: EROFS: read-only file system/);
+    assert.is(readFileSync(join(dst, "a.txt"), "utf8"), "v1");
+    assert.ok(existsSync(join(dst, "gone.txt")));
+    assert.equal(await indexLies(t, dst), []);
+    disk.remount("rw");
+    const healed = runCli(syncArgs(t, dst));
+    assert.is(healed.code, 0, healed.stderr);
+    assert.is(rsyncDiff(t.src, dst), "");
+  } finally {
+    disk.unmount();
+    t.cleanup();
+  }
+});
+
+test.run();
