@@ -6,6 +6,7 @@ import { statEntry } from "./walk.ts";
 import { newRunState, walkAndApply, type RunDeps, type SyncSummary } from "./run.ts";
 import { pruneBackups } from "./backup.ts";
 import type { RunRecord, RunResult } from "./store/runs.ts";
+import { isBusy } from "./store/store.ts";
 
 export type RunConfig = Config & { sourceExists: boolean };
 
@@ -59,8 +60,18 @@ function guardSource(cfg: RunConfig, indexed: number): void {
  */
 const mustRescan = (previous: RunRecord): boolean => previous.endedAt === null || (previous.full && previous.result !== "ok");
 
-/** One sync run: guards, lock, walk/plan/apply, deletes last, and the run's record in the index. */
+/** One sync run; an index another process keeps locked past the busy timeout is INDEX_LOCKED, not a crash. */
 export async function syncOnce(cfg: RunConfig, deps: RunDeps): Promise<SyncSummary> {
+  try {
+    return await guardedRun(cfg, deps);
+  } catch (err) {
+    if (!isBusy(err)) throw err;
+    throw new SynchroError("INDEX_LOCKED", `the index ${deps.store.file} is locked by another process; nothing more was synced`);
+  }
+}
+
+/** Guards, lock, walk/plan/apply, deletes last, and the run's record in the index. */
+async function guardedRun(cfg: RunConfig, deps: RunDeps): Promise<SyncSummary> {
   const { store, now } = deps;
   const started = now();
   const known = store.pair(cfg.source, cfg.replica, false);
