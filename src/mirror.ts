@@ -30,10 +30,13 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 /** One runner per replica: a live holder means LOCKED, unless --wait; a dead holder's lock is taken over. */
 async function takeLock(cfg: RunConfig, deps: RunDeps): Promise<void> {
+  let told = 0;
   for (;;) {
     const holder = deps.store.lock(cfg.replica, process.pid, isAlive);
     if (holder === null) return;
     if (!cfg.wait) throw new SynchroError("LOCKED", `already running (pid ${holder}) on ${cfg.replica}; use --wait to queue`, { pid: holder });
+    if (told !== holder) deps.logger.info(`waiting for the sync already running (pid ${holder}) on ${cfg.replica}`);
+    told = holder;
     await sleep(250, deps.signal);
     if (deps.signal?.aborted) throw new SynchroError("ABORTED", "interrupted while waiting for the lock");
   }
@@ -73,12 +76,13 @@ export async function syncOnce(cfg: RunConfig, deps: RunDeps): Promise<SyncSumma
 /** Guards, lock, walk/plan/apply, deletes last, and the run's record in the index. */
 async function guardedRun(cfg: RunConfig, deps: RunDeps): Promise<SyncSummary> {
   const { store, now } = deps;
-  const started = now();
   const known = store.pair(cfg.source, cfg.replica, false);
   const indexed = known ? store.entries.count(known.id) : 0;
   guardSource(cfg, indexed);
   const pair = cfg.dryRun ? known : store.pair(cfg.source, cfg.replica, true);
   if (!cfg.dryRun) await takeLock(cfg, deps);
+  // A run starts once it holds the lock: time spent in --wait is not the run's.
+  const started = now();
   const runId = cfg.dryRun || !pair ? null : store.runs.start(pair.id, deps.trigger, started);
   const previous = !pair ? null : runId !== null ? store.runs.previous(pair.id, runId) : store.runs.last(pair.id);
   const scan = cfg.full || indexed === 0 || store.rebuiltFrom !== null || (previous !== null && mustRescan(previous));

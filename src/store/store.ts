@@ -123,6 +123,11 @@ function makeStore(db: Database, file: string, rebuiltFrom: string | null, now: 
     },
     pairs: () => allPairs.all().map(toPair),
     lock(replica, pid, isAlive) {
+      // A plain read first: WAL readers never wait, so a second runner hears "already running"
+      // at once, even while the holder is inside a write transaction.
+      const seen = getLock.get(replica);
+      const seenPid = seen ? Number(seen.pid) : null;
+      if (seenPid !== null && seenPid !== pid && isAlive(seenPid)) return seenPid;
       return inTransaction(db, () => {
         const holder = getLock.get(replica);
         const holderPid = holder ? Number(holder.pid) : null;
