@@ -1,12 +1,12 @@
 import {
-  chmodSync, closeSync, constants, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, readFileSync, readSync, readdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, writeSync,
+  chmodSync, closeSync, constants, copyFileSync, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync,
+  openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, writeSync,
 } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
 import { SynchroError, errnoOf } from "./errors.ts";
 import { hashBuffer, newHasher } from "./hash.ts";
-import { inodeAndCtime, type Entry, type Kind } from "./walk.ts";
+import { inodeAndCtime, mtimeOf, type Entry, type Kind } from "./walk.ts";
 
 /**
  * The only module that writes the replica. Every file lands under a temporary name in its
@@ -49,7 +49,7 @@ function unlinkQuiet(abs: string): void {
 /** Sets mode and mtime through a descriptor opened with O_NOFOLLOW, so a planted symlink is never followed. */
 export function setMeta(abs: string, entry: Entry): void {
   if (entry.kind === "symlink") {
-    setSymlinkTime(abs, entry);
+    setSymlinkTime(abs, entry.mtime);
     return;
   }
   const fd = openSync(abs, constants.O_RDONLY | O_NOFOLLOW | (entry.kind === "dir" ? O_DIRECTORY : 0));
@@ -72,9 +72,9 @@ function setTimesAt(fd: number, mtime: number): void {
   }
 }
 
-function setSymlinkTime(abs: string, entry: Entry): void {
+function setSymlinkTime(abs: string, mtime: number): void {
   try {
-    lutimesSync(abs, Date.now() / 1000, seconds(entry.mtime));
+    lutimesSync(abs, Date.now() / 1000, seconds(mtime));
   } catch (err) {
     // Some runtimes lack lutimes; a link's own mtime is cosmetic, its target text is what matters.
     if (errnoOf(err) !== "ENOSYS" && !(err instanceof TypeError)) throw err;
@@ -154,7 +154,7 @@ export function makeSymlink(dstAbs: string, entry: Entry): Written {
   const tmp = tempPathIn(dirname(dstAbs));
   try {
     symlinkSync(entry.target!, tmp);
-    setSymlinkTime(tmp, entry);
+    setSymlinkTime(tmp, entry.mtime);
     renameSync(tmp, dstAbs);
   } catch (err) {
     unlinkQuiet(tmp);
@@ -228,10 +228,38 @@ export function removeEmptyDir(abs: string): boolean {
   }
 }
 
-/** Moves a replica entry aside (for --backup-dir) instead of destroying it. */
+/**
+ * Moves a replica entry aside (for --backup-dir) instead of destroying it. A backup dir on
+ * another file system cannot take a rename (EXDEV): the entry is copied, and removed only
+ * once the whole copy is there, so a failing copy loses nothing.
+ */
 export function moveAside(abs: string, toAbs: string): void {
   mkdirSync(dirname(toAbs), { recursive: true });
-  renameSync(abs, toAbs);
+  try {
+    renameSync(abs, toAbs);
+  } catch (err) {
+    if (errnoOf(err) !== "EXDEV") throw err;
+    copyAside(abs, toAbs);
+    removeTree(abs, "", () => {});
+  }
+}
+
+/** Copies what `cp -a` keeps (content, links, modes, mtimes); lstat at each level, so no link is followed. */
+function copyAside(abs: string, toAbs: string): void {
+  const st = lstatSync(abs, { bigint: true });
+  if (st.isSymbolicLink()) {
+    symlinkSync(readlinkSync(abs), toAbs);
+    setSymlinkTime(toAbs, mtimeOf(st));
+    return;
+  }
+  if (st.isDirectory()) {
+    mkdirSync(toAbs, { mode: 0o700 });
+    for (const name of readdirSync(abs)) copyAside(`${abs}/${name}`, `${toAbs}/${name}`);
+  } else {
+    copyFileSync(abs, toAbs, constants.COPYFILE_EXCL);
+  }
+  chmodSync(toAbs, Number(st.mode) & 0o7777);
+  utimesSync(toAbs, new Date(), seconds(mtimeOf(st)));
 }
 
 export function renameEntry(fromAbs: string, toAbs: string): void {
