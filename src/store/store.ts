@@ -31,12 +31,21 @@ export interface Store {
   close(): void;
 }
 
+/** SQLite's standard messages, for drivers that give nothing else (Deno's node:sqlite: code ERR_SQLITE_ERROR). */
+const BY_MESSAGE: [RegExp, string][] = [
+  [/^database is locked|^database table is locked/, "SQLITE_BUSY"],
+  [/^database disk image is malformed/, "SQLITE_CORRUPT"],
+  [/^file is not a database/, "SQLITE_NOTADB"],
+];
+
 /** SQLite's primary result code from either driver's error object. */
 function sqliteCode(err: unknown): string | undefined {
-  const e = err as { code?: string; errcode?: number };
+  const e = err as { code?: string; errcode?: number; message?: string };
   if (typeof e?.code === "string" && e.code.startsWith("SQLITE_")) return e.code.replace(/^(SQLITE_[A-Z]+).*/, "$1");
   const names: Record<number, string> = { 5: "SQLITE_BUSY", 11: "SQLITE_CORRUPT", 26: "SQLITE_NOTADB", 14: "SQLITE_CANTOPEN", 8: "SQLITE_READONLY" };
-  return typeof e?.errcode === "number" ? names[e.errcode & 0xff] : undefined;
+  if (typeof e?.errcode === "number") return names[e.errcode & 0xff];
+  const message = typeof e?.message === "string" ? e.message : "";
+  return BY_MESSAGE.find(([re]) => re.test(message))?.[1];
 }
 
 export function isBusy(err: unknown): boolean {
