@@ -66,6 +66,7 @@ const isTemp = (rel: string) => /(^|\/)\.synchro-[^/]*\.tmp$/.test(rel);
 async function integrity(state: string): Promise<string> {
   const db = await openDatabase(state);
   try {
+    db.exec("PRAGMA busy_timeout = 5000");
     return String(Object.values(db.prepare("PRAGMA integrity_check").get() ?? {})[0]);
   } finally {
     db.close();
