@@ -37,6 +37,8 @@ test("unreadable source entries are logged, exit 1, and their replica copies are
     assert.is(rsyncDiff(t.src, t.dst), "");
 
     chmodSync(join(t.src, "secret"), 0o000);
+    // Changed and then unreadable: a mode change alone may be mirrored without reading the file.
+    writeFileSync(join(t.src, "private.txt"), "private v2");
     chmodSync(join(t.src, "private.txt"), 0o000);
     // Listable but not searchable: the names are there, their lstat fails.
     chmodSync(join(t.src, "halfopen"), 0o644);
