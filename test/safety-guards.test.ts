@@ -171,7 +171,7 @@ test("--dry-run shows what would be deleted, also above the limit, and changes n
     const before = describeTree(t.dst);
     const r = runCli(syncArgs(t, "--dry-run"));
     assert.is(r.code, 0, r.stderr);
-    const deletes = lines(r.stdout).filter((l) => /\bdelete\b/.test(l));
+    const deletes = lines(r.stdout).filter((l) => /^\S+\s+delete\s/.test(l));
     assert.equal(deletes.map((l) => l.split(/\s+/).pop()), [0, 1, 2, 3, 4, 5, 6].map((i) => `d/f${i}`));
     assert.match(r.stderr, /refusing to delete 7/);
     assert.equal(describeTree(t.dst), before);
