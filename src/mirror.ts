@@ -4,11 +4,20 @@ import { maySignal } from "./runtime.ts";
 import type { Config } from "./config.ts";
 import { statEntry } from "./walk.ts";
 import { newRunState, walkAndApply, type RunDeps, type SyncSummary } from "./run.ts";
+import { walkDirs } from "./rescan.ts";
 import { pruneBackups } from "./backup.ts";
 import type { RunRecord, RunResult } from "./store/runs.ts";
 import { isBusy } from "./store/store.ts";
 
 export type RunConfig = Config & { sourceExists: boolean };
+
+/** What one run covers. Watch passes the directories its events named, and holds the lock between runs. */
+export interface RunScope {
+  /** Rescan only these source directories (relative paths, "" is the root); absent means the whole tree. */
+  dirs?: Iterable<string>;
+  /** The caller holds the replica's lock for longer than this run: do not release it at the end. */
+  keepLock?: boolean;
+}
 
 export function isAlive(pid: number): boolean {
   // Deno without --allow-run may not signal at all. Taking a live run's lock is unsafe, refusing
@@ -64,17 +73,17 @@ function guardSource(cfg: RunConfig, indexed: number): void {
 const mustRescan = (previous: RunRecord): boolean => previous.endedAt === null || (previous.full && previous.result !== "ok");
 
 /** One sync run; an index another process keeps locked past the busy timeout is INDEX_LOCKED, not a crash. */
-export async function syncOnce(cfg: RunConfig, deps: RunDeps): Promise<SyncSummary> {
+export async function syncOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope = {}): Promise<SyncSummary> {
   try {
-    return await guardedRun(cfg, deps);
+    return await guardedRun(cfg, deps, scope);
   } catch (err) {
     if (!isBusy(err)) throw err;
     throw new SynchroError("INDEX_LOCKED", `the index ${deps.store.file} is locked by another process; nothing more was synced`);
   }
 }
 
-/** Guards, lock, walk/plan/apply, deletes last, and the run's record in the index. */
-async function guardedRun(cfg: RunConfig, deps: RunDeps): Promise<SyncSummary> {
+/** Guards, lock, walk/plan/apply (the whole tree, or the scope's directories), deletes last, and the run's record in the index. */
+async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<SyncSummary> {
   const { store, now } = deps;
   const known = store.pair(cfg.source, cfg.replica, false);
   const indexed = known ? store.entries.count(known.id) : 0;
@@ -85,18 +94,20 @@ async function guardedRun(cfg: RunConfig, deps: RunDeps): Promise<SyncSummary> {
   const started = now();
   const runId = cfg.dryRun || !pair ? null : store.runs.start(pair.id, deps.trigger, started);
   const previous = !pair ? null : runId !== null ? store.runs.previous(pair.id, runId) : store.runs.last(pair.id);
-  const scan = cfg.full || indexed === 0 || store.rebuiltFrom !== null || (previous !== null && mustRescan(previous));
+  const mustScan = indexed === 0 || store.rebuiltFrom !== null || (previous !== null && mustRescan(previous));
+  const scan = mustScan || (cfg.full && !scope.dirs);
   const s = newRunState(cfg, deps, pair?.id ?? -1, runId);
   let result: RunResult = "failed";
   let refused = { refused: 0, limit: 0 };
   try {
-    refused = await walkAndApply(s, statEntry(cfg.source, "")!, scan);
+    const root = statEntry(cfg.source, "")!;
+    refused = scope.dirs && !scan ? await walkDirs(s, root, scope.dirs) : await walkAndApply(s, root, scan);
     result = refused.refused > 0 ? "refused" : s.errors.length > 0 ? "partial" : "ok";
   } catch (err) {
     result = err instanceof SynchroError && err.code === "ABORTED" ? "aborted" : "failed";
     throw err;
   } finally {
-    finishRun(cfg, deps, s, runId, result, scan);
+    finishRun(cfg, deps, s, runId, result, scan, !scope.keepLock);
   }
   const summary: SyncSummary = {
     source: cfg.source,
@@ -119,12 +130,12 @@ async function guardedRun(cfg: RunConfig, deps: RunDeps): Promise<SyncSummary> {
   return summary;
 }
 
-function finishRun(cfg: RunConfig, deps: RunDeps, s: ReturnType<typeof newRunState>, runId: number | null, result: RunResult, scan: boolean): void {
+function finishRun(cfg: RunConfig, deps: RunDeps, s: ReturnType<typeof newRunState>, runId: number | null, result: RunResult, scan: boolean, unlock: boolean): void {
   const { store, now } = deps;
   store.commit();
   if (runId === null) return;
   store.runs.finish(runId, now(), result, s.counts, s.bytes, s.errors.length, scan);
   store.ops.prune(now() - cfg.historyDays * 86_400_000);
   if (cfg.keepDays !== null) pruneBackups(s, cfg.keepDays);
-  store.unlock(cfg.replica, process.pid);
+  if (unlock) store.unlock(cfg.replica, process.pid);
 }

@@ -68,6 +68,8 @@ export interface RunState {
   replicaEntries: number;
   replicaSeen: number;
   progress: ProgressState;
+  /** On a targeted (watch) run: each directory walked, true when its whole subtree was. */
+  walked: Map<string, boolean> | null;
 }
 
 export const srcAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.source : `${s.cfg.source}/${path}`);
@@ -224,8 +226,13 @@ function symlinkAction(s: RunState, action: Extract<Action, { op: "symlink" }>):
   record(s, "symlink", action.path, null);
 }
 
-/** Walks one source directory and everything below it. `scan` means the replica is listed, not trusted from the index. */
-async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean, theirs: Entry | null = null): Promise<void> {
+/**
+ * Walks one source directory, and everything below it when `deep`. `scan` means the replica is
+ * listed, not trusted from the index. A shallow walk (a watch batch) still walks new, renamed and
+ * replaced subdirectories in full, and an existing one whose own mode or mtime changed, shallowly.
+ */
+export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean, theirs: Entry | null = null, deep = true): Promise<void> {
+  s.walked?.set(dir, deep);
   const listing = listDir(srcAbs(s, dir));
   if (listing.error?.code === "ENOENT" || listing.error?.code === "ENOTDIR") {
     // Gone between its parent's listing and now: like a vanished file, info and exit 0. A replica
@@ -273,15 +280,24 @@ async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean,
       failed(s, action.path, err);
     }
   }
-  for (const sub of subdirs) await syncDir(s, sub.path, sub.entry, sub.scan, sub.theirs);
+  const rows = deep ? null : new Map(index.map((r) => [r.name, r]));
+  for (const sub of subdirs) {
+    const row = rows?.get(sub.path.slice(sub.path.lastIndexOf("/") + 1));
+    if (deep || sub.fresh || !row || row.ino !== sub.entry.ino) await syncDir(s, sub.path, sub.entry, sub.scan, sub.theirs);
+    else if (row.mode !== sub.entry.mode || row.mtime !== sub.entry.mtime) await syncDir(s, sub.path, sub.entry, false, null, false);
+  }
   if (dir !== "") finishDir(s, dir, dirEntry, theirs);
 }
 
-/** A directory to walk into; `theirs` is the replica's own entry for it, when the replica was listed. */
+/**
+ * A directory to walk into; `theirs` is the replica's own entry for it, when the replica was listed.
+ * `fresh` when the replica had nothing there to trust (made, renamed or remade): walked in full.
+ */
 interface Subdir {
   path: string;
   entry: Entry;
   scan: boolean;
+  fresh: boolean;
   theirs?: Entry | null;
 }
 
@@ -293,7 +309,7 @@ async function applyAction(s: RunState, action: Action, scan: boolean, theirs: E
     case "mkdir":
       if (!scan && !action.replaces && tryRename(s, action.path, action.entry)) {
         // A dry run moved nothing, so the index has nothing under the new name to compare with.
-        return action.op === "mkdir" && !s.cfg.dryRun ? { path: action.path, entry: action.entry, scan: false } : null;
+        return action.op === "mkdir" && !s.cfg.dryRun ? { path: action.path, entry: action.entry, scan: false, fresh: true } : null;
       }
       if (action.op === "create") await copyAction(s, action);
       else if (action.op === "symlink") symlinkAction(s, action);
@@ -308,7 +324,7 @@ async function applyAction(s: RunState, action: Action, scan: boolean, theirs: E
       }
       // A new dir is empty, but the index may still hold rows for what stood there before
       // (a replaced dir, a link planted in its place): list it, it costs one readdir.
-      return action.op === "mkdir" ? { path: action.path, entry: action.entry, scan: true } : null;
+      return action.op === "mkdir" ? { path: action.path, entry: action.entry, scan: true, fresh: true } : null;
     case "update":
       await copyAction(s, action);
       return null;
@@ -329,7 +345,7 @@ async function applyAction(s: RunState, action: Action, scan: boolean, theirs: E
     case "descend": {
       // Called on scans too (no short-circuit): a read-only replica dir must be opened either way.
       const remade = !ensureReplicaDir(s, action.path, theirs);
-      return { path: action.path, entry: action.entry, scan: scan || remade, theirs };
+      return { path: action.path, entry: action.entry, scan: scan || remade, fresh: remade, theirs };
     }
     default:
       return null;
@@ -341,7 +357,7 @@ async function applyAction(s: RunState, action: Action, scan: boolean, theirs: E
  * is a real directory. A symlink planted there is removed (not followed) and the subtree rescanned.
  * Returns false when the replica dir had to be made again, so its contents must be rescanned.
  */
-function ensureReplicaDir(s: RunState, path: string, theirs: Entry | null): boolean {
+export function ensureReplicaDir(s: RunState, path: string, theirs: Entry | null): boolean {
   const abs = dstAbs(s, path);
   if (theirs?.kind === "dir" || isRealDir(abs)) {
     if (!s.cfg.dryRun) {
@@ -428,6 +444,7 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     replicaEntries: indexed,
     replicaSeen: 0,
     progress: newProgress(deps.now(), indexed),
+    walked: null,
   };
 }
 
@@ -440,6 +457,11 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
     s.touched.add("");
   }
   await syncDir(s, "", rootEntry, scan);
+  return finishWalk(s, rootEntry, scan);
+}
+
+/** After the walk: the root's own meta, deletes last, then directory times our writes disturbed. */
+export async function finishWalk(s: RunState, rootEntry: Entry, scan: boolean): Promise<{ refused: number; limit: number }> {
   if (!s.cfg.dryRun) {
     const root = statEntry(s.cfg.replica, "");
     if (root && (root.mode !== rootEntry.mode || root.mtime !== rootEntry.mtime)) s.touched.add("");

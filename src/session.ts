@@ -3,7 +3,7 @@ import { SynchroError } from "./errors.ts";
 import { resolveConfig, type ConfigOptions } from "./config.ts";
 import { silentLogger, type Logger, type SyncEvent } from "./events.ts";
 import { openStore, type Store } from "./store/store.ts";
-import { syncOnce, type RunConfig } from "./mirror.ts";
+import { syncOnce, type RunConfig, type RunScope } from "./mirror.ts";
 import type { SyncSummary } from "./run.ts";
 import type { Trigger } from "./store/runs.ts";
 
@@ -25,7 +25,7 @@ export interface SyncOptions extends ConfigOptions, Effects {
 export interface Session {
   cfg: RunConfig;
   store: Store;
-  run(trigger: Trigger, signal?: AbortSignal): Promise<SyncSummary>;
+  run(trigger: Trigger, signal?: AbortSignal, scope?: RunScope): Promise<SyncSummary>;
   close(): void;
 }
 
@@ -43,8 +43,8 @@ export async function openSession(options: SyncOptions): Promise<Session> {
   return {
     cfg,
     store,
-    run: (trigger, signal) =>
-      syncOnce(cfg, { store, logger, now, trigger, onEvent: options.onEvent, signal: signal ?? options.signal }),
+    run: (trigger, signal, scope) =>
+      syncOnce(cfg, { store, logger, now, trigger, onEvent: options.onEvent, signal: signal ?? options.signal }, scope),
     close: () => store.close(),
   };
 }

@@ -135,3 +135,13 @@ function existsQuiet(abs: string): boolean {
     return false;
   }
 }
+
+/** The subdirectories of one directory, from readdir's types alone: what a watcher needs to cover, no lstat per file. */
+export function listSubdirs(abs: string): string[] {
+  try {
+    return readdirSync(abs, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    // Gone or unreadable: the rescan that follows reports it; a watcher has nothing to add.
+    return [];
+  }
+}
