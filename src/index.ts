@@ -1,4 +1,5 @@
 export { sync, openSession, type SyncOptions, type Session, type Effects } from "./session.ts";
+export { watch, type WatchOptions, type WatchHandle, type WatchBatch, type WatchTotals } from "./watch.ts";
 export { SynchroError, isSynchroError, type ErrorCode } from "./errors.ts";
 export type { SyncSummary, Counts } from "./run.ts";
 export type { SyncEvent, ProgressEvent, Logger } from "./events.ts";

@@ -22,10 +22,12 @@ export interface Flags {
   debounce?: unknown;
 }
 
+const SYNC_INTERVAL = "Repeat every N seconds (N > 0, decimals allowed); runs never overlap";
+
 /** The options every command that syncs takes; defaults are stated here and applied in config.ts. */
-export function syncOptions(cmd: Command): Command {
+export function syncOptions(cmd: Command, intervalHelp = SYNC_INTERVAL): Command {
   return cmd
-    .option("--interval <seconds>", "Repeat every N seconds (N > 0, decimals allowed); runs never overlap")
+    .option("--interval <seconds>", intervalHelp)
     .option("--log <file>", "Log file (default: synchro.log beside the index)")
     .option("--state <file>", "Index database (default: $XDG_STATE_HOME/synchro/index.db, else ~/.local/state/synchro/index.db)")
     .option("--exclude <glob>", "Skip paths matching this picomatch glob; repeatable. Also read from .synchroignore")

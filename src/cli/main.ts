@@ -3,6 +3,7 @@ import { SynchroError } from "../errors.ts";
 import { registerSync } from "./sync.ts";
 import { registerStatus } from "./status.ts";
 import { registerHistory } from "./history.ts";
+import { registerWatch } from "./watch.ts";
 import { reportFailure } from "./exit.ts";
 import { helpSections } from "./help.ts";
 import { VERSION } from "../version.ts";
@@ -14,6 +15,7 @@ export async function main(argv: string[]): Promise<number> {
   const exit = (c: number) => {
     code = c;
   };
+  registerWatch(cli, exit);
   registerSync(cli, exit);
   registerStatus(cli, exit);
   registerHistory(cli, exit);

@@ -1,0 +1,66 @@
+import { dirname, join } from "node:path";
+import type { CAC } from "cac";
+import { watch, DEFAULT_DEBOUNCE_MS, DEFAULT_RESCAN_S, type WatchBatch } from "../watch.ts";
+import { createLog, type Log } from "../log.ts";
+import type { SyncEvent } from "../events.ts";
+import { formatPlanLine, formatSummary, printable } from "./output.ts";
+import { syncOptions, configFromFlags, verbosityOf, type Flags } from "./flags.ts";
+import { stopSignal } from "./signals.ts";
+
+const EXAMPLES = [
+  "synchro watch ~/Documents /mnt/backup/Documents",
+  "synchro watch ~/code /mnt/backup/code --exclude node_modules/ --debounce 500",
+];
+
+export function registerWatch(cli: CAC, exit: (code: number) => void): void {
+  const cmd = cli.command("watch <source> <replica>", "Mirror <source> to <replica> continuously, as changes happen, until Ctrl+C");
+  syncOptions(cmd, `Rescan the whole tree every N seconds to catch anything the watcher missed (default: ${DEFAULT_RESCAN_S})`);
+  cmd.option("--debounce <ms>", `Rescan a changed folder once it has been quiet this long (default: ${DEFAULT_DEBOUNCE_MS})`);
+  for (const e of EXAMPLES) cmd.example(e);
+  cmd.action(async (source: string, replica: string, flags: Flags) => exit(await watchCommand(source, replica, flags)));
+}
+
+function printEvent(log: Log | null, flags: Flags, e: SyncEvent): void {
+  if (e.type === "progress") return;
+  if (e.type === "plan") {
+    if (!flags.json) process.stdout.write(formatPlanLine(e) + "\n");
+    return;
+  }
+  const from = e.from ? ` (from ${printable(e.from)})` : "";
+  log?.op(`${e.action} ${printable(e.path)}${from}${e.error ? `: ${e.error}` : ""}`);
+}
+
+/** Every run goes to --json; the human summary only when a run did something, so an idle watch stays quiet. */
+function printBatch(log: Log | null, flags: Flags, b: WatchBatch): void {
+  if (!b.summary) return;
+  if (flags.json) process.stdout.write(JSON.stringify(b.summary) + "\n");
+  const did = Object.entries(b.summary.counts).some(([k, v]) => k !== "adopt" && v > 0);
+  if (did || b.reason !== "changes") log?.summary(formatSummary(b.summary));
+}
+
+export async function watchCommand(source: string, replica: string, flags: Flags): Promise<number> {
+  let log: Log | null = null;
+  const stop = stopSignal();
+  try {
+    const handle = await watch({
+      ...configFromFlags(source, replica, flags),
+      interval: flags.interval as string | undefined,
+      debounce: flags.debounce as string | undefined,
+      signal: stop.signal,
+      onConfig: (cfg) => {
+        log = createLog({ file: flags.log ?? join(dirname(cfg.state), "synchro.log"), verbosity: verbosityOf(flags) });
+      },
+      get logger() {
+        return log!.logger;
+      },
+      onEvent: (e) => printEvent(log, flags, e),
+      onBatch: (b) => printBatch(log, flags, b),
+    });
+    const totals = await handle.done;
+    (log as Log | null)?.logger.info(`stopped; ${totals.operations} operations in ${totals.runs} runs this session`);
+    return 0;
+  } finally {
+    stop.dispose();
+    (log as Log | null)?.close();
+  }
+}
