@@ -196,7 +196,8 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
   function schedulePeriodic(): void {
     if (periodic) clearTimeout(periodic);
     if (closed) return;
-    periodic = setTimeout(() => requestFull(), interval * 1000);
+    // setTimeout fires at once beyond 2^31-1 ms (24.8 days): cap it rather than rescan in a loop.
+    periodic = setTimeout(() => requestFull(), Math.min(interval * 1000, 2 ** 31 - 1));
   }
 
   /** The source root is gone: touch nothing, drop the tree's watchers and wait without spinning. */
