@@ -66,11 +66,13 @@ function guardSource(cfg: RunConfig, indexed: number): void {
 }
 
 /**
- * A run cut short (kill -9, power cut) may have left temp files and unrecorded copies; a scan
- * that was refused or failed left replica-only entries that no index row remembers. Both mean
- * the next run lists the replica again.
+ * A run cut short (kill -9, power cut, Ctrl+C, a thrown error) may have left temp files,
+ * unrecorded copies and directories made before their index row (written once their contents
+ * are); a scan that was refused left replica-only entries that no index row remembers. Either
+ * way the next run lists the replica again.
  */
-const mustRescan = (previous: RunRecord): boolean => previous.endedAt === null || (previous.full && previous.result !== "ok");
+const mustRescan = (previous: RunRecord): boolean =>
+  previous.endedAt === null || previous.result === "aborted" || previous.result === "failed" || (previous.full && previous.result !== "ok");
 
 /** One sync run; an index another process keeps locked past the busy timeout is INDEX_LOCKED, not a crash. */
 export async function syncOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope = {}): Promise<SyncSummary> {
