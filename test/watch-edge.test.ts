@@ -40,7 +40,7 @@ test("a change made while the initial sync is still running is mirrored", async 
   const w = startCli(["watch", t.src, t.dst, "--state", t.state]);
   try {
     await waitFor(() => existsSync(join(t.dst, "d00", "f000")), "the initial sync to start copying", 60_000, 5);
-    const during = !/synced:/.test(w.err());
+    const during = !/synced in /.test(w.err());
     writeFileSync(join(t.src, "d00", "f000"), "changed during the initial sync");
     writeFileSync(join(t.src, "d00", "new.txt"), "created during the initial sync");
     assert.ok(during, "the change landed before the initial sync finished");

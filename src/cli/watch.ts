@@ -30,12 +30,18 @@ function printEvent(log: Log | null, flags: Flags, e: SyncEvent): void {
   log?.op(`${e.action} ${printable(e.path)}${from}${e.error ? `: ${e.error}` : ""}`);
 }
 
-/** Every run goes to --json; the human summary only when a run did something, so an idle watch stays quiet. */
+/**
+ * Every run goes to --json (and a dry run's totals to stdout, as sync does); the human summary
+ * only for full runs and runs that did something or went wrong, so a quiet watch stays quiet.
+ */
 function printBatch(log: Log | null, flags: Flags, b: WatchBatch): void {
-  if (!b.summary) return;
-  if (flags.json) process.stdout.write(JSON.stringify(b.summary) + "\n");
-  const did = Object.entries(b.summary.counts).some(([k, v]) => k !== "adopt" && v > 0);
-  if (did || b.reason !== "changes") log?.summary(formatSummary(b.summary));
+  const s = b.summary;
+  if (!s) return;
+  const line = formatSummary(s);
+  if (flags.json) process.stdout.write(JSON.stringify(s) + "\n");
+  else if (s.dryRun) process.stdout.write(line + "\n");
+  const did = Object.entries(s.counts).some(([k, v]) => k !== "adopt" && v > 0);
+  if (did || b.reason !== "changes" || s.result !== "ok") log?.summary(line, { console: !s.dryRun, ok: s.result === "ok" });
 }
 
 export async function watchCommand(source: string, replica: string, flags: Flags): Promise<number> {
