@@ -15,8 +15,8 @@ export async function main(argv: string[]): Promise<number> {
   const exit = (c: number) => {
     code = c;
   };
-  registerWatch(cli, exit);
   registerSync(cli, exit);
+  registerWatch(cli, exit);
   registerStatus(cli, exit);
   registerHistory(cli, exit);
   cli.help(helpSections(cli, VERSION));
