@@ -16,6 +16,7 @@ export type ErrorCode =
   | "LOCKED"
   | "SOURCE_VANISHED"
   | "SOURCE_EMPTY"
+  | "REPLICA_VANISHED"
   | "DELETE_LIMIT"
   | "ABORTED";
 
@@ -36,6 +37,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   LOCKED: 3,
   SOURCE_VANISHED: 3,
   SOURCE_EMPTY: 3,
+  REPLICA_VANISHED: 3,
   DELETE_LIMIT: 3,
   ABORTED: 130,
 };

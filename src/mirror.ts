@@ -51,6 +51,19 @@ async function takeLock(cfg: RunConfig, deps: RunDeps): Promise<void> {
   }
 }
 
+/**
+ * A replica root that vanished while the index says it was full is most likely an unmounted
+ * disk (Syncthing checks its folder marker for the same reason): recreating it would silently
+ * fill the parent file system with a whole new copy. Returns true when the root is missing.
+ */
+function guardReplica(cfg: RunConfig, indexed: number): boolean {
+  if (statEntry(cfg.replica, "")?.kind === "dir") return false;
+  if (indexed > 0 && !cfg.force) {
+    throw new SynchroError("REPLICA_VANISHED", `replica ${cfg.replica} is gone but the index holds ${indexed} entries; is a disk unmounted? Nothing was written (use --force to copy everything again)`);
+  }
+  return true;
+}
+
 /** Refuses to mirror a vanished or emptied source over a replica the index says was full. */
 function guardSource(cfg: RunConfig, indexed: number): void {
   const exists = statEntry(cfg.source, "")?.kind === "dir";
@@ -90,13 +103,14 @@ async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promi
   const known = store.pair(cfg.source, cfg.replica, false);
   const indexed = known ? store.entries.count(known.id) : 0;
   guardSource(cfg, indexed);
+  const replicaMissing = guardReplica(cfg, indexed);
   const pair = cfg.dryRun ? known : store.pair(cfg.source, cfg.replica, true);
   if (!cfg.dryRun) await takeLock(cfg, deps);
   // A run starts once it holds the lock: time spent in --wait is not the run's.
   const started = now();
   const runId = cfg.dryRun || !pair ? null : store.runs.start(pair.id, deps.trigger, started);
   const previous = !pair ? null : runId !== null ? store.runs.previous(pair.id, runId) : store.runs.last(pair.id);
-  const mustScan = indexed === 0 || store.rebuiltFrom !== null || (previous !== null && mustRescan(previous));
+  const mustScan = indexed === 0 || replicaMissing || store.rebuiltFrom !== null || (previous !== null && mustRescan(previous));
   const scan = mustScan || (cfg.full && !scope.dirs);
   const s = newRunState(cfg, deps, pair?.id ?? -1, runId);
   let result: RunResult = "failed";

@@ -22,6 +22,25 @@ function removeSourceFiles(t: Box, n: number): void {
   for (let i = 0; i < n; i++) rmSync(join(t.src, "d", `f${i}`));
 }
 
+test("a vanished replica root (an unmounted disk) refuses with exit 3 and writes nothing; --force copies it all again", () => {
+  const t = sandbox();
+  try {
+    synced(t);
+    renameSync(t.dst, t.dst + ".unmounted");
+    const r = runCli(syncArgs(t));
+    assert.is(r.code, 3, r.stderr);
+    assert.is(lines(r.stderr).length, 1, r.stderr);
+    assert.match(r.stderr, /replica .* is gone/);
+    assert.match(r.stderr, /--force/);
+    assert.not.ok(existsSync(t.dst), "the replica root is not recreated on the parent file system");
+    const forced = runCli(syncArgs(t, "--force"));
+    assert.is(forced.code, 0, forced.stderr);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    t.cleanup();
+  }
+});
+
 test("a vanished source root refuses with exit 3, one line naming it and --force, and leaves the replica alone", () => {
   const t = sandbox();
   try {
