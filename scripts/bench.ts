@@ -1,0 +1,215 @@
+// npm run bench [-- --files N --runs N --only copy,noop,change,large,rename --dir D --watch]
+// Times synchro (the real CLI from the bundle) against `rsync -a --delete` and `cp -a`, side by side
+// in one run, and prints medians, ratios and PASS/MISS against the targets of the performance issue.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { makeLargeTree, makeRenameTree, makeSmallTree, smallTreePaths, random, content } from "./tree.ts";
+import { median, mirrorDiff, rssMethod, timed, type Timed } from "./measure.ts";
+
+const { values: opts } = parseArgs({
+  options: {
+    files: { type: "string", default: "100000" },
+    runs: { type: "string", default: "3" },
+    only: { type: "string" },
+    dir: { type: "string", default: join(tmpdir(), "synchro-bench") },
+    watch: { type: "boolean", default: false },
+  },
+  strict: false,
+});
+const files = Number(opts.files);
+const runs = Number(opts.runs);
+const root = String(opts.dir);
+const repo = fileURLToPath(new URL("..", import.meta.url));
+const bundle = join(repo, "dist", "synchro.mjs");
+const WORKLOADS = ["copy", "noop", "change", "large", "rename"] as const;
+type Workload = (typeof WORKLOADS)[number];
+const only = opts.only ? String(opts.only).split(",") : null;
+const wanted = (w: string) => !only || only.includes(w);
+const LARGE = { count: 4, mib: 256 };
+const RENAME_FILES = 10_000;
+const TARGETS: Record<Workload, number> = { copy: 1.0, noop: 0.6, change: 0.6, large: 0.6, rename: 0.2 };
+const LABELS: Record<Workload, string> = {
+  copy: `initial copy, ${files.toLocaleString("en")} small files`,
+  noop: `no-op re-sync, ${files.toLocaleString("en")} files`,
+  change: `re-sync after 1% changed`,
+  large: `initial copy, ${LARGE.count} × ${LARGE.mib} MiB (hashed)`,
+  rename: `dir of ${RENAME_FILES.toLocaleString("en")} files renamed`,
+};
+
+type Tool = "synchro" | "rsync" | "cp";
+interface Result {
+  times: Record<Tool, number[]>;
+}
+const results = new Map<Workload, Result>();
+const peakRss: Record<Tool, number> = { synchro: 0, rsync: 0, cp: 0 };
+const notes: string[] = [];
+
+function fail(message: string): never {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(1);
+}
+
+async function run(tool: Tool, src: string, dst: string, state: string, w: Workload, extra: string[] = []): Promise<Timed> {
+  const [cmd, args] =
+    tool === "synchro"
+      ? [process.execPath, [bundle, "sync", src, dst, "--state", state, "--json", ...extra]]
+      : tool === "rsync"
+        ? ["rsync", ["-a", "--delete", src + "/", dst + "/"]]
+        : ["cp", ["-a", src, dst]];
+  const t = await timed(cmd, args);
+  if (t.code !== 0) fail(`${tool} failed (${w}, exit ${t.code}): ${t.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+  if (t.rssKiB !== null) peakRss[tool] = Math.max(peakRss[tool], t.rssKiB);
+  const r = results.get(w) ?? { times: { synchro: [], rsync: [], cp: [] } };
+  r.times[tool].push(t.secs);
+  results.set(w, r);
+  return t;
+}
+
+const clean = (...paths: string[]) => {
+  for (const p of paths) for (const f of [p, p + "-wal", p + "-shm"]) rmSync(f, { recursive: true, force: true });
+};
+
+/** What a run leaves per pair: the synchro replica and index, the rsync replica, the cp replica. */
+const sides = (base: string) => ({ s: join(base, "synchro"), state: join(base, "state", "index.db"), r: join(base, "rsync"), c: join(base, "cp") });
+
+function checkMirror(src: string, dst: string, what: string): void {
+  const diff = mirrorDiff(src, dst);
+  if (diff) fail(`synchro's replica differs from the source after ${what}:\n${diff.split("\n").slice(0, 10).join("\n")}`);
+}
+
+async function smallFiles(): Promise<void> {
+  const base = join(root, `small-${files}`);
+  process.stderr.write(`generating ${files} small files under ${base} (reused when present)...\n`);
+  const src = makeSmallTree(base, files);
+  const out = sides(join(root, `out-small-${files}`));
+  mkdirSync(join(out.state, ".."), { recursive: true });
+  if (wanted("copy")) {
+    for (let i = 0; i < runs; i++) {
+      clean(out.s, out.state, out.r, out.c);
+      process.stderr.write(`copy run ${i + 1}/${runs}\n`);
+      await run("synchro", src, out.s, out.state, "copy");
+      await run("rsync", src, out.r, out.state, "copy");
+      await run("cp", src, out.c, out.state, "copy");
+    }
+    clean(out.c);
+    checkMirror(src, out.s, "the initial copy");
+  } else if (wanted("noop") || wanted("change")) {
+    clean(out.s, out.state, out.r);
+    await timed(process.execPath, [bundle, "sync", src, out.s, "--state", out.state, "--quiet"]);
+    spawnSync("rsync", ["-a", "--delete", src + "/", out.r + "/"]);
+  }
+  if (existsSync(out.state)) {
+    const bytes = statSync(out.state).size + (existsSync(out.state + "-wal") ? statSync(out.state + "-wal").size : 0);
+    notes.push(`index: ${(bytes / 1e6).toFixed(1)} MB after the initial copy of ${files} files = ${Math.round(bytes / files)} bytes per file (target ≤ 300)`);
+  }
+  if (wanted("noop")) {
+    for (let i = 0; i < runs; i++) {
+      process.stderr.write(`no-op run ${i + 1}/${runs}\n`);
+      await run("synchro", src, out.s, out.state, "noop");
+      await run("rsync", src, out.r, out.state, "noop");
+    }
+  }
+  if (wanted("change")) {
+    const paths = smallTreePaths(files);
+    const step = 100;
+    for (let i = 0; i < runs; i++) {
+      process.stderr.write(`1% change run ${i + 1}/${runs}\n`);
+      const next = random(1000 + i);
+      for (let k = (i * 37) % step; k < paths.length; k += step) writeFileSync(join(src, paths[k]!), content(next, 512 + Math.floor(next() * 3584)));
+      await run("synchro", src, out.s, out.state, "change");
+      await run("rsync", src, out.r, out.state, "change");
+    }
+    checkMirror(src, out.s, "the 1% change");
+  }
+}
+
+async function largeFiles(): Promise<void> {
+  const base = join(root, `large-${LARGE.count}x${LARGE.mib}`);
+  process.stderr.write(`generating ${LARGE.count} × ${LARGE.mib} MiB under ${base} (reused when present)...\n`);
+  const src = makeLargeTree(base, LARGE.count, LARGE.mib);
+  const out = sides(join(root, "out-large"));
+  mkdirSync(join(out.state, ".."), { recursive: true });
+  for (let i = 0; i < runs; i++) {
+    clean(out.s, out.state, out.r, out.c);
+    process.stderr.write(`large run ${i + 1}/${runs}\n`);
+    await run("synchro", src, out.s, out.state, "large");
+    await run("rsync", src, out.r, out.state, "large");
+    await run("cp", src, out.c, out.state, "large");
+  }
+  checkMirror(src, out.s, "the large copy");
+  clean(out.s, out.r, out.c);
+}
+
+async function renamedDir(): Promise<void> {
+  const base = join(root, `rename-${RENAME_FILES}`);
+  const src = makeRenameTree(base, RENAME_FILES);
+  const out = sides(join(root, "out-rename"));
+  clean(out.s, out.state, out.r);
+  mkdirSync(join(out.state, ".."), { recursive: true });
+  await timed(process.execPath, [bundle, "sync", src, out.s, "--state", out.state, "--quiet"]);
+  spawnSync("rsync", ["-a", "--delete", src + "/", out.r + "/"]);
+  let renamed = 0;
+  for (let i = 0; i < runs; i++) {
+    process.stderr.write(`rename run ${i + 1}/${runs}\n`);
+    const [from, to] = existsSync(join(src, "a")) ? ["a", "b"] : ["b", "a"];
+    renameSync(join(src, from), join(src, to));
+    // --force: should detection fail, the copy-and-delete fallback must not be refused by the delete limit.
+    const t = await run("synchro", src, out.s, out.state, "rename", ["--force"]);
+    renamed += Number(JSON.parse(t.stdout).counts.rename);
+    await run("rsync", src, out.r, out.state, "rename");
+  }
+  notes.push(`rename: synchro reported ${renamed} rename op(s) over ${runs} run(s) (1 per run means the directory moved in one rename)`);
+  checkMirror(src, out.s, "the rename");
+}
+
+const fmt = (n: number | undefined) => (n === undefined ? "-" : n.toFixed(3));
+
+function table(): string {
+  const rows = [["workload", "synchro s", "rsync s", "cp s", "synchro/rsync", "synchro/cp", "target", "result"]];
+  for (const w of WORKLOADS) {
+    const r = results.get(w);
+    if (!r) continue;
+    const [s, rs, c] = (["synchro", "rsync", "cp"] as Tool[]).map((t) => (r.times[t].length ? median(r.times[t]) : undefined));
+    const ratio = s !== undefined && rs ? s / rs : undefined;
+    const cpRatio = s !== undefined && c ? (s / c).toFixed(2) : "-";
+    const pass = ratio !== undefined && ratio <= TARGETS[w] ? "PASS" : "MISS";
+    rows.push([LABELS[w], fmt(s), fmt(rs), fmt(c), ratio === undefined ? "-" : ratio.toFixed(2), cpRatio, `≤ ${TARGETS[w].toFixed(1)}`, pass]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(" | ")} |`;
+  return [line(rows[0]!), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.slice(1).map(line)].join("\n");
+}
+
+async function main(): Promise<void> {
+  if (!Number.isInteger(files) || files < 1 || !Number.isInteger(runs) || runs < 1) fail("--files and --runs take positive integers");
+  if (only) for (const w of only) if (![...WORKLOADS, "watch"].includes(w)) fail(`unknown workload '${w}' (one of ${WORKLOADS.join(", ")}, watch)`);
+  process.stderr.write("building the bundle...\n");
+  if (spawnSync("npm", ["run", "build"], { cwd: repo, stdio: "inherit" }).status !== 0) fail("npm run build failed");
+  mkdirSync(root, { recursive: true });
+  if (wanted("copy") || wanted("noop") || wanted("change")) await smallFiles();
+  if (wanted("large")) await largeFiles();
+  if (wanted("rename")) await renamedDir();
+  if (results.size > 0) {
+    const cpus = spawnSync("nproc", { encoding: "utf8" }).stdout.trim();
+    console.log(`\nsynchro bench: medians of ${runs} run(s), side by side, warm page cache (caches cannot be dropped here); ${cpus} cores; absolute times are noisy, ratios less so.`);
+    console.log(table());
+    const mib = (k: number) => (k / 1024).toFixed(0);
+    console.log(`peak RSS (${rssMethod}) over these workloads: synchro ${mib(peakRss.synchro)} MiB, rsync ${mib(peakRss.rsync)} MiB, cp ${mib(peakRss.cp)} MiB (target synchro ≤ 150 MB at 100k files, ≤ 400 MB at 1M)`);
+    for (const n of notes) console.log(n);
+  }
+  if (opts.watch || only?.includes("watch")) watchBench();
+}
+
+/** The watch latency bench lives in its own script; --watch hands it the same arguments. */
+function watchBench(): void {
+  const script = join(repo, "scripts", "bench-watch.ts");
+  if (!existsSync(script)) fail("--watch: scripts/bench-watch.ts does not exist yet");
+  const r = spawnSync(process.execPath, ["--import", "tsx", script, ...process.argv.slice(2)], { cwd: repo, stdio: "inherit" });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+await main();
