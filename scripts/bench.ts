@@ -65,6 +65,7 @@ async function run(tool: Tool, src: string, dst: string, state: string, w: Workl
   if (t.rssKiB !== null) peakRss[tool] = Math.max(peakRss[tool], t.rssKiB);
   const r = results.get(w) ?? { times: { synchro: [], rsync: [], cp: [] } };
   r.times[tool].push(t.secs);
+  process.stderr.write(`  ${w} ${tool}: ${t.secs.toFixed(3)} s, ${t.rssKiB === null ? "?" : Math.round(t.rssKiB / 1024)} MiB\n`);
   results.set(w, r);
   return t;
 }
