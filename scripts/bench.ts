@@ -2,7 +2,7 @@
 // Times synchro (the real CLI from the bundle) against `rsync -a --delete` and `cp -a`, side by side
 // in one run, and prints medians, ratios and PASS/MISS against the targets of the performance issue.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { parseArgs } from "node:util";
@@ -60,6 +60,8 @@ async function run(tool: Tool, src: string, dst: string, state: string, w: Workl
       : tool === "rsync"
         ? ["rsync", ["-a", "--delete", src + "/", dst + "/"]]
         : ["cp", ["-a", src, dst]];
+  // Flush what the previous command (or cleanup) left dirty, so no tool pays for another's writeback.
+  spawnSync("sync");
   const t = await timed(cmd, args);
   if (t.code !== 0) fail(`${tool} failed (${w}, exit ${t.code}): ${t.stderr.trim().split("\n").slice(-3).join(" | ")}`);
   if (t.rssKiB !== null) peakRss[tool] = Math.max(peakRss[tool], t.rssKiB);
@@ -156,7 +158,8 @@ async function renamedDir(): Promise<void> {
   let renamed = 0;
   for (let i = 0; i < runs; i++) {
     process.stderr.write(`rename run ${i + 1}/${runs}\n`);
-    const [from, to] = existsSync(join(src, "a")) ? ["a", "b"] : ["b", "a"];
+    const from = readdirSync(src)[0]!;
+    const to = from === "a" ? "b" : "a";
     renameSync(join(src, from), join(src, to));
     // --force: should detection fail, the copy-and-delete fallback must not be refused by the delete limit.
     const t = await run("synchro", src, out.s, out.state, "rename", ["--force"]);
@@ -196,7 +199,7 @@ async function main(): Promise<void> {
   if (wanted("rename")) await renamedDir();
   if (results.size > 0) {
     const cpus = spawnSync("nproc", { encoding: "utf8" }).stdout.trim();
-    console.log(`\nsynchro bench: medians of ${runs} run(s), side by side, warm page cache (caches cannot be dropped here); ${cpus} cores; absolute times are noisy, ratios less so.`);
+    console.log(`\nsynchro bench: medians of ${runs} run(s), side by side, warm page cache (caches cannot be dropped here; sync before each command); ${cpus} cores; absolute times are noisy, ratios less so.`);
     console.log(table());
     const mib = (k: number) => (k / 1024).toFixed(0);
     console.log(`peak RSS (${rssMethod}) over these workloads: synchro ${mib(peakRss.synchro)} MiB, rsync ${mib(peakRss.rsync)} MiB, cp ${mib(peakRss.cp)} MiB (target synchro ≤ 150 MB at 100k files, ≤ 400 MB at 1M)`);
