@@ -1,11 +1,31 @@
 import type { IndexRow } from "../plan.ts";
 import type { Kind } from "../walk.ts";
-import type { Database, SqlValue } from "./db.ts";
+import { prepareRows, type Database, type SqlValue } from "./db.ts";
 
 const KIND_CODES: Record<Kind, number> = { file: 0, dir: 1, symlink: 2 };
 const KINDS: Kind[] = ["file", "dir", "symlink"];
 
 const COLUMNS = "name, kind, size, mtime, mode, ino, ctime, target, hash, r_ino, r_ctime";
+
+const hexOf = (hash: Uint8Array | null): string | null =>
+  hash ? Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString("hex") : null;
+
+/** The same row from a raw query, columns in COLUMNS order: the no-op walk reads every row this way. */
+function arrayToRow(r: SqlValue[]): IndexRow {
+  return {
+    name: r[0] as string,
+    kind: KINDS[r[1] as number]!,
+    size: Number(r[2]),
+    mtime: Number(r[3]),
+    mode: Number(r[4]),
+    ino: Number(r[5]),
+    ctime: Number(r[6]),
+    target: (r[7] as string | null) ?? null,
+    hash: hexOf(r[8] as Uint8Array | null),
+    rIno: r[9] == null ? null : Number(r[9]),
+    rCtime: r[10] == null ? null : Number(r[10]),
+  };
+}
 
 function toRow(r: Record<string, unknown>): IndexRow {
   const hash = r.hash as Uint8Array | null;
@@ -18,7 +38,7 @@ function toRow(r: Record<string, unknown>): IndexRow {
     ino: Number(r.ino),
     ctime: Number(r.ctime),
     target: (r.target as string | null) ?? null,
-    hash: hash ? Buffer.from(hash).toString("hex") : null,
+    hash: hexOf(hash),
     rIno: r.r_ino == null ? null : Number(r.r_ino),
     rCtime: r.r_ctime == null ? null : Number(r.r_ctime),
   };
@@ -55,7 +75,7 @@ export interface EntryQueries {
 }
 
 export function entryQueries(db: Database): EntryQueries {
-  const listDir = db.prepare(`SELECT ${COLUMNS} FROM entries WHERE pair = ? AND dir = ? ORDER BY name`);
+  const listDir = prepareRows(db, `SELECT ${COLUMNS} FROM entries WHERE pair = ? AND dir = ? ORDER BY name`);
   const get = db.prepare(`SELECT ${COLUMNS} FROM entries WHERE pair = ? AND dir = ? AND name = ?`);
   // Without INDEXED BY the planner searched the primary key by pair alone: 5 ms a lookup at
   // 100k rows, once per new file, so a first sync of 100k files spent 330 s here.
@@ -77,7 +97,7 @@ export function entryQueries(db: Database): EntryQueries {
   const clear = db.prepare("DELETE FROM entries WHERE pair = ?");
 
   return {
-    listDir: (pair, dir) => listDir.all(pair, dir).map(toRow),
+    listDir: (pair, dir) => listDir.all(pair, dir).map(arrayToRow),
     get(pair, path) {
       const [dir, name] = splitPath(path);
       const r = get.get(pair, dir, name);
