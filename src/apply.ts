@@ -1,6 +1,6 @@
 import {
   chmodSync, closeSync, constants, copyFileSync, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, writeSync,
+  openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeSync,
 } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
@@ -60,11 +60,15 @@ export function setMeta(abs: string, entry: Entry): void {
   }
   const fd = openSync(abs, constants.O_RDONLY | O_NOFOLLOW | (entry.kind === "dir" ? O_DIRECTORY : 0));
   try {
-    fchmodSync(fd, entry.mode);
-    setTimesAt(fd, entry.mtime);
+    setMetaOn(fd, entry);
   } finally {
     closeSync(fd);
   }
+}
+
+function setMetaOn(fd: number, entry: Entry): void {
+  fchmodSync(fd, entry.mode);
+  setTimesAt(fd, entry.mtime);
 }
 
 function setTimesAt(fd: number, mtime: number): void {
@@ -106,19 +110,34 @@ export async function copyFile(
     if (entry.size <= SMALL_FILE) {
       const data = readFileSync(srcAbs);
       hash = hashBuffer(data);
-      // 'wx' is O_CREAT|O_EXCL: it never opens an existing file or follows a link at the temp name.
-      writeFileSync(tmp, data, { flag: "wx", mode: 0o600 });
+      writeSmall(tmp, data, entry, restat);
     } else {
       hash = await copyInChunks(srcAbs, tmp, signal, onChunk);
+      if (!sameSource(entry, restat())) throw new SourceChanged(`changed while being copied`);
+      setMeta(tmp, entry);
     }
-    if (!sameSource(entry, restat())) throw new SourceChanged(`changed while being copied`);
-    setMeta(tmp, entry);
     renameSync(tmp, dstAbs);
   } catch (err) {
     unlinkQuiet(tmp);
     throw err;
   }
   return { hash, ...inodeAndCtime(dstAbs) };
+}
+
+/**
+ * Writes a small file, checks the source did not move, and sets mode and mtime, all through
+ * the one descriptor: no second open and close as writeFileSync + setMeta took.
+ */
+function writeSmall(tmp: string, data: Buffer, entry: Entry, restat: () => Entry | null): void {
+  // 'wx' is O_CREAT|O_EXCL: it never opens an existing file or follows a link at the temp name.
+  const fd = openSync(tmp, "wx", 0o600);
+  try {
+    for (let at = 0; at < data.length; ) at += writeSync(fd, data, at);
+    if (!sameSource(entry, restat())) throw new SourceChanged(`changed while being copied`);
+    setMetaOn(fd, entry);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const CHUNK = 8 << 20;
