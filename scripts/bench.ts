@@ -215,6 +215,10 @@ async function main(): Promise<void> {
   if (only) for (const w of only) if (![...WORKLOADS, "watch"].includes(w)) fail(`unknown workload '${w}' (one of ${WORKLOADS.join(", ")}, watch)`);
   process.stderr.write("building the bundle...\n");
   if (spawnSync("npm", ["run", "build"], { cwd: repo, stdio: "inherit" }).status !== 0) fail("npm run build failed");
+  if (opts.watch || only?.includes("watch")) {
+    watchBench();
+    return;
+  }
   mkdirSync(root, { recursive: true });
   if (wanted("copy") || wanted("noop") || wanted("change")) await smallFiles();
   if (wanted("large")) await largeFiles();
@@ -229,14 +233,16 @@ async function main(): Promise<void> {
   }
   process.stderr.write("removing the copies...\n");
   clean(...leftovers);
-  if (opts.watch || only?.includes("watch")) watchBench();
 }
 
-/** The watch latency bench lives in its own script; --watch hands it the same arguments. */
+/** The watch bench lives in its own script; --watch runs it with the arguments this script does not take. */
 function watchBench(): void {
   const script = join(repo, "scripts", "bench-watch.ts");
-  if (!existsSync(script)) fail("--watch: scripts/bench-watch.ts does not exist yet");
-  const r = spawnSync(process.execPath, ["--import", "tsx", script, ...process.argv.slice(2)], { cwd: repo, stdio: "inherit" });
+  if (!existsSync(script)) fail("--watch: scripts/bench-watch.ts does not exist");
+  const ours = new Set(["--runs", "--only", "--dir"]);
+  const argv = process.argv.slice(2);
+  const rest = argv.filter((a, i) => a !== "--watch" && !ours.has(a) && !ours.has(argv[i - 1] ?? "") && !/^--(runs|only|dir)=/.test(a));
+  const r = spawnSync(process.execPath, ["--import", "tsx", script, ...rest], { cwd: repo, stdio: "inherit" });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
