@@ -1,6 +1,6 @@
 import {
   chmodSync, closeSync, constants, copyFileSync, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeSync,
+  openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, writeSync,
 } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
@@ -132,7 +132,7 @@ function writeSmall(tmp: string, data: Buffer, entry: Entry, restat: () => Entry
   // 'wx' is O_CREAT|O_EXCL: it never opens an existing file or follows a link at the temp name.
   const fd = openSync(tmp, "wx", 0o600);
   try {
-    for (let at = 0; at < data.length; ) at += writeSync(fd, data, at);
+    writeFileSync(fd, data);
     if (!sameSource(entry, restat())) throw new SourceChanged(`changed while being copied`);
     setMetaOn(fd, entry);
   } finally {
