@@ -1,7 +1,8 @@
 import { loadHasher } from "./hash.ts";
 import { isRealDir } from "./apply.ts";
 import { statEntry, type Entry } from "./walk.ts";
-import { dstAbs, ensureReplicaDir, finishWalk, parentOf, srcAbs, syncDir, walkAndApply, type RunState } from "./run.ts";
+import { dstAbs, finishWalk, parentOf, srcAbs, syncDir, walkAndApply, type RunState } from "./run.ts";
+import { ensureReplicaDir } from "./actions.ts";
 
 /** A directory to rescan, found by climbing from a dirty path to something the index can vouch for. */
 interface Target {

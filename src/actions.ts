@@ -1,0 +1,192 @@
+import { errnoOf } from "./errors.ts";
+import { hashFile } from "./hash.ts";
+import { inodeAndCtime, statEntry, type Entry, type Kind } from "./walk.ts";
+import { sameFileMeta, type Action } from "./plan.ts";
+import { copyFile, isRealDir, makeDir, makeSymlink, makeWritable, removeTree, setMeta, SourceChanged, type Written } from "./apply.ts";
+import { tryRename } from "./renames.ts";
+import { moveToBackup } from "./backup.ts";
+import { copyEnded, copyStarted } from "./progress.ts";
+import { dstAbs, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
+
+/** A copy is retried this often when the source keeps changing under it, then left for the next run. */
+const COPY_ATTEMPTS = 3;
+
+/** Copies one file, re-reading the source's stat after each try so a file being written is never recorded as synced. */
+async function copyWithRetry(s: RunState, path: string, entry: Entry, onChunk: (copied: number) => void): Promise<{ entry: Entry; written: Written } | null> {
+  let current: Entry | null = entry;
+  for (let attempt = 1; attempt <= COPY_ATTEMPTS && current; attempt++) {
+    const want: Entry = current;
+    try {
+      const written = await copyFile(srcAbs(s, path), dstAbs(s, path), want, () => statEntry(srcAbs(s, path), want.name), s.deps.signal, onChunk);
+      return { entry: want, written };
+    } catch (err) {
+      if (!(err instanceof SourceChanged)) throw err;
+      s.deps.logger.debug(`${path}: changed while being copied (attempt ${attempt} of ${COPY_ATTEMPTS})`);
+      current = statEntry(srcAbs(s, path), want.name);
+      if (current && current.kind !== "file") return null;
+    }
+  }
+  if (current) s.deps.logger.warn(`${path}: kept changing while being copied (${COPY_ATTEMPTS} tries); left for the next run`);
+  return null;
+}
+
+/**
+ * Clears the way for a new entry of another type. rename() already replaces a file or a link
+ * atomically, so only a directory in the way, or anything in the way of a new directory, is removed.
+ */
+function replaceExisting(s: RunState, path: string, replaces: Kind | undefined, creating: Kind): void {
+  if (!replaces || s.cfg.dryRun) return;
+  if (s.cfg.backupDir) {
+    moveToBackup(s, path);
+    return;
+  }
+  if (replaces !== "dir" && creating !== "dir") return;
+  removeTree(dstAbs(s, path), path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
+  s.deps.store.write(() => s.deps.store.entries.remove(s.pair, path));
+}
+
+async function copyAction(s: RunState, action: Extract<Action, { op: "create" | "update" }>): Promise<void> {
+  const { path } = action;
+  if (s.cfg.dryRun) {
+    record(s, action.op, path, action.entry.size);
+    return;
+  }
+  replaceExisting(s, path, action.op === "create" ? action.replaces : "file", "file");
+  const onChunk = copyStarted(s, path, action.entry.size);
+  const done = await copyWithRetry(s, path, action.entry, onChunk).finally(() => copyEnded(s));
+  if (!done) return;
+  s.touched.add(parentOf(path));
+  putRow(s, path, done.entry, done.written);
+  s.bytes += done.entry.size;
+  record(s, action.op, path, done.entry.size);
+}
+
+async function checkAction(s: RunState, action: Extract<Action, { op: "check" }>): Promise<void> {
+  const { path, entry, row } = action;
+  const sourceHash = hashFile(srcAbs(s, path));
+  const known = !action.againstReplica && row?.hash ? row.hash : hashFile(dstAbs(s, path));
+  if (sourceHash !== known) {
+    await copyAction(s, { op: "update", path, entry });
+    return;
+  }
+  const modeDiffers = row ? row.mode !== entry.mode : false;
+  if (modeDiffers || action.againstReplica) {
+    await metaAction(s, path, entry, sourceHash, modeDiffers);
+    return;
+  }
+  putRow(s, path, entry, { hash: sourceHash, rIno: row?.rIno ?? null, rCtime: row?.rCtime ?? null });
+}
+
+async function metaAction(s: RunState, path: string, entry: Entry, hash: string | null, announce = true): Promise<void> {
+  if (!s.cfg.dryRun) {
+    try {
+      setMeta(dstAbs(s, path), entry);
+    } catch (err) {
+      // O_NOFOLLOW met a symlink planted where the file was: replace it with a real copy.
+      if (errnoOf(err) !== "ELOOP" || entry.kind !== "file") throw err;
+      await copyAction(s, { op: "update", path, entry });
+      return;
+    }
+    putRow(s, path, entry, { hash, ...inodeAndCtime(dstAbs(s, path)) });
+  }
+  if (announce) record(s, "meta", path, null);
+}
+
+function symlinkAction(s: RunState, action: Extract<Action, { op: "symlink" }>): void {
+  if (!s.cfg.dryRun) {
+    replaceExisting(s, action.path, action.replaces, "symlink");
+    putRow(s, action.path, action.entry, makeSymlink(dstAbs(s, action.path), action.entry));
+    s.touched.add(parentOf(action.path));
+  }
+  record(s, "symlink", action.path, null);
+}
+
+/**
+ * A directory to walk into; `theirs` is the replica's own entry for it, when the replica was listed.
+ * `fresh` when the replica had nothing there to trust (made, renamed or remade): walked in full.
+ */
+export interface Subdir {
+  path: string;
+  entry: Entry;
+  scan: boolean;
+  fresh: boolean;
+  theirs?: Entry | null;
+}
+
+/** Runs one planned action; returns the directory to walk into next, if the action was a directory. */
+export async function applyAction(s: RunState, action: Action, scan: boolean, theirs: Entry | null): Promise<Subdir | null> {
+  switch (action.op) {
+    case "create":
+    case "symlink":
+    case "mkdir":
+      if (!scan && !action.replaces && tryRename(s, action.path, action.entry)) {
+        // A dry run moved nothing, so the index has nothing under the new name to compare with.
+        return action.op === "mkdir" && !s.cfg.dryRun ? { path: action.path, entry: action.entry, scan: false, fresh: true } : null;
+      }
+      if (action.op === "create") await copyAction(s, action);
+      else if (action.op === "symlink") symlinkAction(s, action);
+      else {
+        if (!s.cfg.dryRun) {
+          replaceExisting(s, action.path, action.replaces, "dir");
+          makeDir(dstAbs(s, action.path));
+          s.touched.add(parentOf(action.path));
+          s.touched.add(action.path);
+        }
+        record(s, "mkdir", action.path, null);
+      }
+      // A new dir is empty, but the index may still hold rows for what stood there before
+      // (a replaced dir, a link planted in its place): list it, it costs one readdir.
+      return action.op === "mkdir" ? { path: action.path, entry: action.entry, scan: true, fresh: true } : null;
+    case "update":
+      await copyAction(s, action);
+      return null;
+    case "check":
+      await checkAction(s, action);
+      return null;
+    case "meta":
+      await metaAction(s, action.path, action.entry, null);
+      return null;
+    case "adopt":
+    case "refresh": {
+      const row = scan ? null : s.deps.store.entries.get(s.pair, action.path);
+      const hash = row && sameFileMeta(row, action.entry) ? row.hash : null;
+      putRow(s, action.path, action.entry, { hash, rIno: theirs?.ino ?? row?.rIno ?? null, rCtime: theirs?.ctime ?? row?.rCtime ?? null });
+      if (action.op === "adopt") s.counts.adopt++;
+      return null;
+    }
+    case "descend": {
+      // Called on scans too (no short-circuit): a read-only replica dir must be opened either way.
+      const remade = !ensureReplicaDir(s, action.path, theirs);
+      return { path: action.path, entry: action.entry, scan: scan || remade, fresh: remade, theirs };
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * In index mode the replica dir is trusted, but never blindly: one lstat per directory proves it
+ * is a real directory. A symlink planted there is removed (not followed) and the subtree rescanned.
+ * Returns false when the replica dir had to be made again, so its contents must be rescanned.
+ */
+export function ensureReplicaDir(s: RunState, path: string, theirs: Entry | null): boolean {
+  const abs = dstAbs(s, path);
+  if (theirs?.kind === "dir" || isRealDir(abs)) {
+    if (!s.cfg.dryRun) {
+      // A read-only directory is opened up for writes below it; finishDir restores its mode.
+      // On a scan the replica's own mode counts: a replica made by cp -a has no index rows yet.
+      const mode = theirs ? theirs.mode : s.deps.store.entries.get(s.pair, path)?.mode;
+      if (mode !== undefined && (mode & 0o200) === 0) {
+        makeWritable(abs, mode);
+        s.touched.add(path);
+      }
+    }
+    return true;
+  }
+  if (s.cfg.dryRun) return false;
+  removeTree(abs, path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
+  makeDir(abs);
+  record(s, "mkdir", path, null);
+  s.touched.add(path);
+  return false;
+}
