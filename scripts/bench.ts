@@ -17,9 +17,21 @@ const { values: opts } = parseArgs({
     only: { type: "string" },
     dir: { type: "string", default: join(tmpdir(), "synchro-bench") },
     watch: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
   },
+  // Not strict: with --watch, the flags of scripts/bench-watch.ts pass through.
   strict: false,
 });
+const USAGE = `npm run bench [-- options]
+  --files N      small files in the generated tree (default 100000)
+  --runs N       timed runs per command; medians are reported (default 3)
+  --only LIST    comma-separated workloads: copy,noop,change,large,rename (default all)
+  --dir D        where the trees are generated and reused (default $TMPDIR/synchro-bench)
+  --watch        run scripts/bench-watch.ts instead, passing its flags through`;
+if (opts.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const files = Number(opts.files);
 const runs = Number(opts.runs);
 const root = String(opts.dir);
