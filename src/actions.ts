@@ -5,6 +5,7 @@ import { sameFileMeta, type Action } from "./plan.ts";
 import { copyFile, isRealDir, makeDir, makeSymlink, makeWritable, removeTree, setMeta, SourceChanged, type Written } from "./apply.ts";
 import { tryRename } from "./renames.ts";
 import { moveToBackup } from "./backup.ts";
+import { mayReplaceDir } from "./deletes.ts";
 import { copyEnded, copyStarted } from "./progress.ts";
 import { dstAbs, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
 
@@ -12,12 +13,14 @@ import { dstAbs, parentOf, putRow, record, srcAbs, type RunState } from "./run.t
 const COPY_ATTEMPTS = 3;
 
 /** Copies one file, re-reading the source's stat after each try so a file being written is never recorded as synced. */
-async function copyWithRetry(s: RunState, path: string, entry: Entry, onChunk: (copied: number) => void): Promise<{ entry: Entry; written: Written } | null> {
+async function copyWithRetry(
+  s: RunState, path: string, entry: Entry, onChunk: (copied: number) => void, beforeReplace?: () => void,
+): Promise<{ entry: Entry; written: Written } | null> {
   let current: Entry | null = entry;
   for (let attempt = 1; attempt <= COPY_ATTEMPTS && current; attempt++) {
     const want: Entry = current;
     try {
-      const written = await copyFile(srcAbs(s, path), dstAbs(s, path), want, () => statEntry(srcAbs(s, path), want.name), s.deps.signal, onChunk);
+      const written = await copyFile(srcAbs(s, path), dstAbs(s, path), want, () => statEntry(srcAbs(s, path), want.name), s.deps.signal, onChunk, beforeReplace);
       return { entry: want, written };
     } catch (err) {
       if (!(err instanceof SourceChanged)) throw err;
@@ -34,15 +37,18 @@ async function copyWithRetry(s: RunState, path: string, entry: Entry, onChunk: (
  * Clears the way for a new entry of another type. rename() already replaces a file or a link
  * atomically, so only a directory in the way, or anything in the way of a new directory, is removed.
  */
-function replaceExisting(s: RunState, path: string, replaces: Kind | undefined, creating: Kind): void {
-  if (!replaces || s.cfg.dryRun) return;
+function replaceExisting(s: RunState, path: string, replaces: Kind | undefined, creating: Kind): boolean {
+  if (!replaces || s.cfg.dryRun) return true;
+  if (replaces === "dir" && !mayReplaceDir(s, path)) return false;
   if (s.cfg.backupDir) {
     moveToBackup(s, path);
-    return;
+    s.deps.store.write(() => s.deps.store.entries.remove(s.pair, path));
+    return true;
   }
-  if (replaces !== "dir" && creating !== "dir") return;
+  if (replaces !== "dir" && creating !== "dir") return true;
   removeTree(dstAbs(s, path), path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
   s.deps.store.write(() => s.deps.store.entries.remove(s.pair, path));
+  return true;
 }
 
 async function copyAction(s: RunState, action: Extract<Action, { op: "create" | "update" }>): Promise<void> {
@@ -51,9 +57,12 @@ async function copyAction(s: RunState, action: Extract<Action, { op: "create" | 
     record(s, action.op, path, action.entry.size);
     return;
   }
-  replaceExisting(s, path, action.op === "create" ? action.replaces : "file", "file");
+  if (action.op === "create" && !replaceExisting(s, path, action.replaces, "file")) return;
   const onChunk = copyStarted(s, path, action.entry.size);
-  const done = await copyWithRetry(s, path, action.entry, onChunk).finally(() => copyEnded(s));
+  // With --backup-dir an update moves the old file aside only when the new one is complete, so a
+  // failed copy leaves the replica's file where the index says it is.
+  const backup = action.op === "update" && s.cfg.backupDir ? () => moveToBackup(s, path) : undefined;
+  const done = await copyWithRetry(s, path, action.entry, onChunk, backup).finally(() => copyEnded(s));
   if (!done) return;
   s.touched.add(parentOf(path));
   putRow(s, path, done.entry, done.written);
@@ -94,7 +103,7 @@ async function metaAction(s: RunState, path: string, entry: Entry, hash: string 
 
 function symlinkAction(s: RunState, action: Extract<Action, { op: "symlink" }>): void {
   if (!s.cfg.dryRun) {
-    replaceExisting(s, action.path, action.replaces, "symlink");
+    if (!replaceExisting(s, action.path, action.replaces, "symlink")) return;
     putRow(s, action.path, action.entry, makeSymlink(dstAbs(s, action.path), action.entry));
     s.touched.add(parentOf(action.path));
   }
@@ -127,7 +136,7 @@ export async function applyAction(s: RunState, action: Action, scan: boolean, th
       else if (action.op === "symlink") symlinkAction(s, action);
       else {
         if (!s.cfg.dryRun) {
-          replaceExisting(s, action.path, action.replaces, "dir");
+          if (!replaceExisting(s, action.path, action.replaces, "dir")) return null;
           makeDir(dstAbs(s, action.path));
           s.touched.add(parentOf(action.path));
           s.touched.add(action.path);

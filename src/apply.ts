@@ -103,6 +103,7 @@ function sameSource(a: Entry, b: Entry | null): boolean {
  */
 export async function copyFile(
   srcAbs: string, dstAbs: string, entry: Entry, restat: () => Entry | null, signal?: AbortSignal, onChunk?: (copied: number) => void,
+  beforeReplace?: () => void,
 ): Promise<Written> {
   const tmp = tempPathIn(dirname(dstAbs));
   let hash: string;
@@ -116,6 +117,8 @@ export async function copyFile(
       if (!sameSource(entry, restat())) throw new SourceChanged(`changed while being copied`);
       setMeta(tmp, entry);
     }
+    // Only once the new content is complete may the old one move aside (--backup-dir).
+    beforeReplace?.();
     renameSync(tmp, dstAbs);
   } catch (err) {
     unlinkQuiet(tmp);
@@ -256,9 +259,12 @@ export function removeEmptyDir(abs: string): boolean {
 /**
  * Moves a replica entry aside (for --backup-dir) instead of destroying it. A backup dir on
  * another file system cannot take a rename (EXDEV): the entry is copied, and removed only
- * once the whole copy is there, so a failing copy loses nothing.
+ * once the whole copy is there, so a failing copy loses nothing. Returns false when there was
+ * nothing to move.
  */
-export function moveAside(abs: string, toAbs: string): void {
+export function moveAside(abs: string, toAbs: string): boolean {
+  // Someone may have deleted the replica's copy by hand: nothing to keep, and no reason to fail.
+  if (!existsQuiet(abs)) return false;
   mkdirSync(dirname(toAbs), { recursive: true });
   try {
     renameSync(abs, toAbs);
@@ -266,6 +272,16 @@ export function moveAside(abs: string, toAbs: string): void {
     if (errnoOf(err) !== "EXDEV") throw err;
     copyAside(abs, toAbs);
     removeTree(abs, "", () => {});
+  }
+  return true;
+}
+
+function existsQuiet(abs: string): boolean {
+  try {
+    lstatSync(abs);
+    return true;
+  } catch {
+    return false;
   }
 }
 

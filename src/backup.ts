@@ -8,8 +8,7 @@ import { dstAbs, record, type RunState } from "./run.ts";
  */
 export function moveToBackup(s: RunState, path: string): void {
   const to = `${s.cfg.backupDir}/${s.backupStamp}/${path}`;
-  moveAside(dstAbs(s, path), to);
-  record(s, "backup", path, null, { from: to });
+  if (moveAside(dstAbs(s, path), to)) record(s, "backup", path, null, { from: to });
 }
 
 /** Stamps are ISO times with ':' and '.' as '-': 2026-11-25T03-04-05-678Z. */

@@ -35,6 +35,27 @@ export function deleteLimit(s: RunState, replicaEntries: number): number {
 }
 
 /**
+ * A type change that puts a file or a link where a directory stood removes that directory's
+ * subtree before the deferred deletes run; it passes the same gates: never after errors, and
+ * within the delete limit, counted together with the deferred deletes.
+ */
+export function mayReplaceDir(s: RunState, path: string): boolean {
+  const indexed = s.deps.store.entries.get(s.pair, path) !== null;
+  const n = entriesIn(s, { path, kind: "dir", indexed });
+  if (s.errors.length > 0) {
+    s.deps.logger.warn(`${path}: replacing this directory (${n} entries) waits for a run without errors`);
+    return false;
+  }
+  if (!s.cfg.force && s.inlineDeletes + n > deleteLimit(s, s.replicaEntries)) {
+    s.refusedDeletes += n;
+    s.deps.logger.warn(`${path}: replacing this directory would delete ${n} entries, over the delete limit; use --force or raise --max-delete`);
+    return false;
+  }
+  s.inlineDeletes += n;
+  return true;
+}
+
+/**
  * Deletes run last, and not at all after errors (as rclone does): a failing run never deletes
  * more. Above the limit nothing is deleted and the caller reports DELETE_LIMIT.
  */
@@ -47,18 +68,18 @@ export function applyDeletes(s: RunState): { refused: number; limit: number } {
   // A replica listing saw only the top of each stray subtree; add what lies beneath.
   const replicaEntries = s.replicaEntries + counted.reduce((sum, c) => sum + (c.d.indexed ? 0 : c.n - 1), 0);
   const limit = deleteLimit(s, replicaEntries);
-  if (total === 0) return { refused: 0, limit };
-  if (total > limit && !s.cfg.force) {
+  if (total === 0) return { refused: s.refusedDeletes, limit };
+  if (total + s.inlineDeletes > limit && !s.cfg.force) {
     for (const { d } of counted) if (s.cfg.dryRun) record(s, d.kind === "dir" ? "rmdir" : "delete", d.path, null);
     s.deps.logger.warn(`refusing to delete ${total} of ${replicaEntries} replica entries (limit ${limit}); use --force or raise --max-delete`);
-    return { refused: total, limit };
+    return { refused: total + s.refusedDeletes, limit };
   }
   if (s.errors.length > 0 && !s.cfg.dryRun) {
     s.deps.logger.warn(`skipping ${total} deletions because this run had ${s.errors.length} errors`);
-    return { refused: 0, limit };
+    return { refused: s.refusedDeletes, limit };
   }
   for (const { d } of counted) deleteOne(s, d);
-  return { refused: 0, limit };
+  return { refused: s.refusedDeletes, limit };
 }
 
 function deleteOne(s: RunState, d: PendingDelete): void {

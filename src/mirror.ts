@@ -31,10 +31,16 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Waits, or stops early on abort; the abort listener is removed either way, so --wait loops do not pile them up. */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
   });
 
 /** One runner per replica: a live holder means LOCKED, unless --wait; a dead holder's lock is taken over. */

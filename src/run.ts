@@ -64,6 +64,9 @@ export interface RunState {
   /** How many entries the replica held before this run: the base of a percentage delete limit. */
   replicaEntries: number;
   replicaSeen: number;
+  /** Entries removed (or refused) while replacing a directory with a file or link, for the delete limit. */
+  inlineDeletes: number;
+  refusedDeletes: number;
   progress: ProgressState;
   /** On a targeted (watch) run: each directory walked, true when its whole subtree was. */
   walked: Map<string, boolean> | null;
@@ -261,6 +264,8 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     renamedAway: new Set(), touched: new Set(), backupStamp: stamp, lastYield: deps.now(),
     replicaEntries: indexed,
     replicaSeen: 0,
+    inlineDeletes: 0,
+    refusedDeletes: 0,
     progress: newProgress(deps.now(), indexed),
     walked: null,
   };

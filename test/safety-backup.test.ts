@@ -24,6 +24,22 @@ function change(t: Box): void {
   writeFileSync(join(t.src, "e"), "e is a file now");
 }
 
+test("--backup-dir: an update of a replica file someone deleted by hand still lands, with nothing to back up", () => {
+  const t = sandbox();
+  const backups = join(t.root, "versions");
+  try {
+    start(t);
+    rmSync(join(t.dst, "a.txt"));
+    writeFileSync(join(t.src, "a.txt"), "a v2, longer");
+    const r = runCli(syncArgs(t, "--backup-dir", backups));
+    assert.is(r.code, 0, r.stderr);
+    assert.is(readFileSync(join(t.dst, "a.txt"), "utf8"), "a v2, longer");
+    assert.is(runCli(syncArgs(t, "--backup-dir", backups)).code, 0, "and the next run is clean too");
+  } finally {
+    t.cleanup();
+  }
+});
+
 test("--backup-dir: replaced and deleted files move to <dir>/<run stamp>/<path>, and history says where", async () => {
   const t = sandbox();
   const backups = join(t.root, "versions");

@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { sandbox, writeTree, describeTree, rsyncDiff, rmSync, mkdirSync } from "./fixtures/tree.ts";
+import { sandbox, writeTree, describeTree, rsyncDiff, rmSync, mkdirSync, writeFileSync } from "./fixtures/tree.ts";
 import { runCli } from "./fixtures/cli.ts";
 
 type Box = ReturnType<typeof sandbox>;
@@ -21,6 +21,24 @@ function synced(t: Box): void {
 function removeSourceFiles(t: Box, n: number): void {
   for (let i = 0; i < n; i++) rmSync(join(t.src, "d", `f${i}`));
 }
+
+test("a directory replaced by a file counts against the delete limit like any delete", () => {
+  const t = sandbox();
+  try {
+    synced(t);
+    rmSync(join(t.src, "d"), { recursive: true });
+    writeFileSync(join(t.src, "d"), "a file where a full folder stood");
+    const r = runCli(syncArgs(t));
+    assert.is(r.code, 3, r.stderr);
+    assert.match(r.stderr, /--force/);
+    assert.is(readdirSync(join(t.dst, "d")).length, 10, "the replica's folder is kept whole");
+    const forced = runCli(syncArgs(t, "--force"));
+    assert.is(forced.code, 0, forced.stderr);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    t.cleanup();
+  }
+});
 
 test("a vanished replica root (an unmounted disk) refuses with exit 3 and writes nothing; --force copies it all again", () => {
   const t = sandbox();

@@ -15,8 +15,10 @@ export function stopSignal() {
     sleep(ms: number): Promise<boolean> {
       if (controller.signal.aborted) return Promise.resolve(true);
       return new Promise((resolve) => {
+        // Each tick's listener must go again, or a long --interval loop piles them up.
         const done = () => {
           clearTimeout(timer);
+          controller.signal.removeEventListener("abort", done);
           resolve(controller.signal.aborted);
         };
         const timer = setTimeout(done, ms);
