@@ -169,14 +169,29 @@ export function parsePositive(name: string, value: unknown, code: "BAD_INTERVAL"
 
 const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
+/** The real path of `abs`: its nearest existing ancestor resolved through symlinks, plus the rest. */
+function realThroughAncestor(abs: string): string {
+  let base = abs;
+  const rest: string[] = [];
+  while (!existsSync(base) && dirname(base) !== base) {
+    rest.unshift(basename(base));
+    base = dirname(base);
+  }
+  return join(realpathSync(base), ...rest);
+}
+
+/** A literal path as a picomatch pattern: a folder named "v[1]" must match itself. */
+const escapeGlob = (path: string): string => path.replace(/[\\*?[\]{}()!+@]/g, "\\$&");
+
 export function resolveConfig(opts: ConfigOptions): Config & { sourceExists: boolean } {
   const paths = resolvePaths(opts);
   let backupDir: string | null = null;
   const excludes = asList(opts.exclude).map(String);
   if (opts.backupDir) {
-    backupDir = resolve(opts.backupDir);
+    // Resolved through symlinks like source and replica, or a link could hide that it is inside one.
+    backupDir = realThroughAncestor(resolve(opts.backupDir));
     if (isInside(backupDir, paths.source)) throw new SynchroError("NESTED_PATHS", `--backup-dir must not be inside the source: ${backupDir}`);
-    if (isInside(backupDir, paths.replica)) excludes.push("/" + relative(paths.replica, backupDir).split(sep).join("/"));
+    if (isInside(backupDir, paths.replica)) excludes.push("/" + escapeGlob(relative(paths.replica, backupDir).split(sep).join("/")));
   }
   if (paths.sourceExists) excludes.push(...readIgnoreFile(paths.source));
   const isExcluded = compileExcludes(excludes);

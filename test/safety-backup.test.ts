@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { sandbox, writeTree, describeTree, rsyncDiff, rmSync, writeFileSync, mkdirSync } from "./fixtures/tree.ts";
+import { sandbox, writeTree, describeTree, rsyncDiff, rmSync, writeFileSync, mkdirSync, symlinkSync } from "./fixtures/tree.ts";
 import { runCli } from "./fixtures/cli.ts";
 import { openDatabase } from "../src/store/db.ts";
 
@@ -102,10 +102,14 @@ test("a backup dir inside the source is rejected with exit 2 and one line", () =
   try {
     start(t);
     change(t);
-    const r = runCli(syncArgs(t, "--backup-dir", join(t.src, "versions")));
-    assert.is(r.code, 2, r.stderr);
-    assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
-    assert.match(r.stderr, /--backup-dir must not be inside the source/);
+    // Directly, and through a symlink that points into the source.
+    symlinkSync(t.src, join(t.root, "src-link"));
+    for (const dir of [join(t.src, "versions"), join(t.root, "src-link", "versions")]) {
+      const r = runCli(syncArgs(t, "--backup-dir", dir));
+      assert.is(r.code, 2, r.stderr);
+      assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr, /--backup-dir must not be inside the source/);
+    }
     assert.not.ok(existsSync(join(t.src, "versions")));
     assert.is(readFileSync(join(t.dst, "a.txt"), "utf8"), "a v1");
   } finally {
