@@ -154,10 +154,23 @@ async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promi
 
 function finishRun(cfg: RunConfig, deps: RunDeps, s: ReturnType<typeof newRunState>, runId: number | null, result: RunResult, scan: boolean, unlock: boolean): void {
   const { store, now } = deps;
-  store.commit();
-  if (runId === null) return;
-  store.runs.finish(runId, now(), result, s.counts, s.bytes, s.errors.length, scan);
-  store.ops.prune(now() - cfg.historyDays * 86_400_000);
-  if (cfg.keepDays !== null) pruneBackups(s, cfg.keepDays);
-  if (unlock) store.unlock(cfg.replica, process.pid);
+  if (runId === null) {
+    store.commit();
+    return;
+  }
+  try {
+    store.commit();
+    store.runs.finish(runId, now(), result, s.counts, s.bytes, s.errors.length, scan);
+    store.ops.prune(now() - cfg.historyDays * 86_400_000);
+    // Pruning old versions is housekeeping: its failure must not turn a good run into a failed one.
+    if (cfg.keepDays !== null) {
+      try {
+        pruneBackups(s, cfg.keepDays);
+      } catch (err) {
+        deps.logger.warn(`could not prune old versions in ${cfg.backupDir}: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    if (unlock) store.unlock(cfg.replica, process.pid);
+  }
 }
