@@ -197,7 +197,7 @@ export function makeDir(dstAbs: string): Written {
   return { hash: null, ...inodeAndCtime(dstAbs) };
 }
 
-/** Makes sure `abs` is a real directory, not a symlink to one; lets a read-only one take writes. */
+/** True when `abs` is a real directory, not a symlink to one (lstat, never followed). */
 export function isRealDir(abs: string): boolean {
   try {
     return lstatSync(abs).isDirectory();

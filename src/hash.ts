@@ -6,7 +6,6 @@ import { createXXHash128, type IHasher } from "hash-wasm";
  * for node:crypto sha256, and 1.9M against 0.38M hashes/s of 2 KiB buffers. It detects change,
  * it does not defend against an attacker who crafts collisions: the source is trusted.
  */
-export const HASH_NAME = "xxh128";
 
 let hasher: IHasher | undefined;
 
