@@ -12,6 +12,7 @@ export type ErrorCode =
   | "STATE_UNWRITABLE"
   | "LOG_UNWRITABLE"
   | "INDEX_LOCKED"
+  | "INDEX_CORRUPT"
   | "UNKNOWN_PAIR"
   | "LOCKED"
   | "SOURCE_VANISHED"
@@ -33,6 +34,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   STATE_UNWRITABLE: 2,
   LOG_UNWRITABLE: 2,
   INDEX_LOCKED: 2,
+  INDEX_CORRUPT: 2,
   UNKNOWN_PAIR: 2,
   LOCKED: 3,
   SOURCE_VANISHED: 3,

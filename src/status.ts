@@ -65,7 +65,7 @@ export function runInfo(r: RunRecord): RunInfo {
  * so a pair never synced reads as "everything pending" and a read-only command writes nothing.
  */
 export async function openForReading(state: string, now: () => number): Promise<Store> {
-  return openStore(existsSync(state) ? state : ":memory:", { now, check: false });
+  return openStore(existsSync(state) ? state : ":memory:", { now, check: false, readOnly: true });
 }
 
 /**

@@ -24,6 +24,22 @@ function synced(t: Box): void {
   assert.is(sync(t).code, 0);
 }
 
+test("status on a corrupt index says so in one line, exit 2, and leaves the file where it is", () => {
+  const t = sandbox();
+  try {
+    synced(t);
+    writeFileSync(t.state, "this is not a SQLite database, it is garbage ".repeat(200));
+    const before = readFileSync(t.state);
+    const r = statusCli(t);
+    assert.is(r.code, 2, r.stderr);
+    assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /index .* is unreadable/);
+    assert.equal(readFileSync(t.state), before, "the index file is not moved or rewritten");
+  } finally {
+    t.cleanup();
+  }
+});
+
 test("a replica just synced is in sync: exit 0, and the last run is reported", async () => {
   const t = sandbox();
   try {

@@ -76,6 +76,8 @@ export interface OpenOptions {
    * corrupt index before trusting it; status and history only read, so they skip it.
    */
   check?: boolean;
+  /** Set by readers (status, history): a corrupt index is reported, not moved aside behind the user's back. */
+  readOnly?: boolean;
   onCorrupt?: (movedTo: string, reason: string) => void;
 }
 
@@ -94,6 +96,9 @@ export async function openStore(file: string, opts: OpenOptions): Promise<Store>
     if (code === "SQLITE_BUSY") throw new SynchroError("INDEX_LOCKED", `the index ${file} is locked by another process`);
     if (code !== "SQLITE_CORRUPT" && code !== "SQLITE_NOTADB") {
       throw new SynchroError("STATE_UNWRITABLE", `cannot open the index ${file}: ${(err as Error).message}`);
+    }
+    if (opts.readOnly) {
+      throw new SynchroError("INDEX_CORRUPT", `the index ${file} is unreadable (${(err as Error).message}); the next sync moves it aside and rebuilds it`);
     }
     rebuiltFrom = `${file}.corrupt-${new Date(opts.now()).toISOString().replace(/[:.]/g, "-")}`;
     renameSync(file, rebuiltFrom);
