@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
 import { SynchroError, errnoOf } from "./errors.ts";
 import { hashBuffer, newHasher } from "./hash.ts";
-import { inodeAndCtime, mtimeOf, type Entry, type Kind } from "./walk.ts";
+import { existsQuiet, inodeAndCtime, mtimeOf, type Entry, type Kind } from "./walk.ts";
 
 /**
  * The only module that writes the replica. Every file lands under a temporary name in its
@@ -274,15 +274,6 @@ export function moveAside(abs: string, toAbs: string): boolean {
     removeTree(abs, "", () => {});
   }
   return true;
-}
-
-function existsQuiet(abs: string): boolean {
-  try {
-    lstatSync(abs);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Copies what `cp -a` keeps (content, links, modes, mtimes); lstat at each level, so no link is followed. */

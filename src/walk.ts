@@ -127,7 +127,8 @@ export function listDir(abs: string, skipName?: (name: string) => boolean): List
   return { entries, skipped };
 }
 
-function existsQuiet(abs: string): boolean {
+/** Whether anything (a dangling link too) stands at `abs`; lstat, never followed. */
+export function existsQuiet(abs: string): boolean {
   try {
     lstatSync(abs);
     return true;
