@@ -9,7 +9,8 @@ import type { Store } from "./store/store.ts";
 import type { OpAction } from "./store/ops.ts";
 import type { Trigger, RunResult } from "./store/runs.ts";
 import { applyDeletes, type PendingDelete } from "./deletes.ts";
-import { applyAction, type Subdir } from "./actions.ts";
+import { applyAction, ensureReplicaDir, type Subdir } from "./actions.ts";
+import { digestSalt, listingDigest, matchesIndex } from "./digest.ts";
 import { emitProgress, newProgress, notePlanned, progressTick, type ProgressState } from "./progress.ts";
 
 export interface RunDeps {
@@ -70,6 +71,10 @@ export interface RunState {
   progress: ProgressState;
   /** On a targeted (watch) run: each directory walked, true when its whole subtree was. */
   walked: Map<string, boolean> | null;
+  /** Salts every listing digest: see src/digest.ts. */
+  salt: string;
+  /** The stored listing digests, when this run may trust them (not on --checksum). */
+  digests: Map<string, string> | null;
 }
 
 export const srcAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.source : `${s.cfg.source}/${path}`);
@@ -159,9 +164,16 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
     return;
   }
   reportSkipped(s, dir, listing);
+  const digest = s.pair >= 0 && listing.skipped.length === 0 ? listingDigest(s.salt, listing.entries) : null;
+  if (!scan && digest !== null && s.digests?.get(dir) === digest) {
+    await walkUnchanged(s, dir, listing, deep);
+    if (dir !== "") finishDir(s, dir, dirEntry, theirs);
+    return;
+  }
   const keep = new Set(listing.skipped.filter((k) => k.reason !== "vanished").map((k) => k.name));
   const replica = scan ? listReplica(s, dir) : null;
   const index = s.pair < 0 ? [] : s.deps.store.entries.listDir(s.pair, dir);
+  noteDigest(s, dir, listing, index, digest);
   const actions = planDir({ dir, source: listing.entries, index, replica, checksum: s.cfg.checksum, isExcluded: s.cfg.isExcluded });
   notePlanned(s, listing.entries.length, actions);
   const replicaByName = replica ? new Map(replica.map((e) => [e.name, e])) : null;
@@ -224,6 +236,31 @@ function finishDir(s: RunState, dir: string, entry: Entry, theirs: Entry | null)
   }
 }
 
+/**
+ * A directory whose listing hashes to its stored digest: its rows still match, so planning it
+ * would yield only a descend per subdirectory, done here as the descend action does it. A
+ * shallow walk goes into none of them (their mode, mtime and inode are unchanged) unless the
+ * replica's had to be remade.
+ */
+async function walkUnchanged(s: RunState, dir: string, listing: Listing, deep: boolean): Promise<void> {
+  notePlanned(s, listing.entries.length, []);
+  await maybeYield(s, dir);
+  for (const e of listing.entries) {
+    if (e.kind !== "dir") continue;
+    const path = joinPath(dir, e.name);
+    if (s.cfg.isExcluded(path, "dir")) continue;
+    const remade = !ensureReplicaDir(s, path, null);
+    if (deep || remade) await syncDir(s, path, e, remade);
+  }
+}
+
+/** Keeps a directory's digest while its rows match its listing; drops it before any of them changes. */
+function noteDigest(s: RunState, dir: string, listing: Listing, index: IndexRow[], digest: string | null): void {
+  if (s.cfg.dryRun || s.pair < 0) return;
+  const clean = digest !== null && matchesIndex(dir, listing.entries, index, s.cfg.isExcluded);
+  s.deps.store.write(() => s.deps.store.entries.setDigest(s.pair, dir, clean ? digest : null));
+}
+
 function reportSkipped(s: RunState, dir: string, listing: Listing): void {
   for (const k of listing.skipped) {
     const path = joinPath(dir, k.name);
@@ -268,6 +305,8 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     refusedDeletes: 0,
     progress: newProgress(deps.now(), indexed),
     walked: null,
+    salt: digestSalt(cfg.excludes),
+    digests: pair < 0 || cfg.checksum ? null : deps.store.entries.digests(pair),
   };
 }
 

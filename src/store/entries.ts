@@ -72,6 +72,10 @@ export interface EntryQueries {
   /** Every row of a pair, in (dir, name) order; memory stays flat while iterating in pages. */
   forEach(pair: number, fn: (dir: string, row: IndexRow) => void): void;
   clear(pair: number): void;
+  /** Every directory's listing digest: only directories whose rows matched their listing have one. */
+  digests(pair: number): Map<string, string>;
+  /** Stores a directory's digest, or drops it (null) once its rows may no longer match. */
+  setDigest(pair: number, dir: string, digest: string | null): void;
 }
 
 export function entryQueries(db: Database): EntryQueries {
@@ -95,6 +99,14 @@ export function entryQueries(db: Database): EntryQueries {
     `SELECT dir, ${COLUMNS} FROM entries WHERE pair = ? AND (dir, name) > (?, ?) ORDER BY dir, name LIMIT 2000`,
   );
   const clear = db.prepare("DELETE FROM entries WHERE pair = ?");
+  // Digests follow their rows: removed with them, moved with them (a listing does not name its
+  // own path), so a digest never vouches for rows that are gone or elsewhere.
+  const allDigests = db.prepare("SELECT dir, digest FROM digests WHERE pair = ?");
+  const putDigest = db.prepare("INSERT OR REPLACE INTO digests (pair, dir, digest) VALUES (?, ?, ?)");
+  const dropDigest = db.prepare("DELETE FROM digests WHERE pair = ? AND dir = ?");
+  const dropDigests = db.prepare(`DELETE FROM digests WHERE ${SUBTREE}`);
+  const treeDigests = db.prepare(`SELECT dir, digest FROM digests WHERE ${SUBTREE}`);
+  const clearDigests = db.prepare("DELETE FROM digests WHERE pair = ?");
 
   return {
     listDir: (pair, dir) => listDir.all(pair, dir).map(arrayToRow),
@@ -115,6 +127,8 @@ export function entryQueries(db: Database): EntryQueries {
       const [dir, name] = splitPath(path);
       removeOne.run(pair, dir, name);
       removeTree.run(...subtreeParams(pair, path));
+      dropDigests.run(...subtreeParams(pair, path));
+      dropDigest.run(pair, dir);
     },
     countSubtree: (pair, path) => Number(countTree.get(...subtreeParams(pair, path))?.n ?? 0),
     count: (pair) => Number(countAll.get(pair)?.n ?? 0),
@@ -126,6 +140,12 @@ export function entryQueries(db: Database): EntryQueries {
         moveDir.run(to + dir.slice(from.length), pair, dir);
       }
       moveOne.run(toDir, toName, pair, fromDir, fromName);
+      const moved = treeDigests.all(...subtreeParams(pair, from));
+      dropDigests.run(...subtreeParams(pair, from));
+      dropDigests.run(...subtreeParams(pair, to));
+      for (const r of moved) putDigest.run(pair, to + (r.dir as string).slice(from.length), r.digest as string);
+      dropDigest.run(pair, fromDir);
+      dropDigest.run(pair, toDir);
     },
     forEach(pair, fn) {
       // Keyset paging: names are never empty, so (dir '', name '') comes before every row.
@@ -140,6 +160,14 @@ export function entryQueries(db: Database): EntryQueries {
         name = last.name as string;
       }
     },
-    clear: (pair) => void clear.run(pair),
+    clear(pair) {
+      clear.run(pair);
+      clearDigests.run(pair);
+    },
+    digests: (pair) => new Map(allDigests.all(pair).map((r) => [r.dir as string, r.digest as string])),
+    setDigest(pair, dir, digest) {
+      if (digest === null) dropDigest.run(pair, dir);
+      else putDigest.run(pair, dir, digest);
+    },
   };
 }

@@ -65,6 +65,14 @@ const MIGRATIONS: string[] = [
   // Whether a run listed the replica: a scan that ended short of "ok" left replica-only entries
   // undeleted that no index row remembers, so the next run must list the replica again.
   `ALTER TABLE runs ADD COLUMN full INTEGER NOT NULL DEFAULT 0;`,
+  // A directory's listing digest, kept only while its index rows match that listing exactly: a
+  // re-sync then skips the rows of every directory whose listing hashes the same (src/probe.ts).
+  `CREATE TABLE digests (
+     pair INTEGER NOT NULL,
+     dir TEXT NOT NULL,
+     digest TEXT NOT NULL,
+     PRIMARY KEY (pair, dir)
+   ) WITHOUT ROWID;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
