@@ -131,7 +131,11 @@ async function main(): Promise<void> {
   const rss0 = procStat(pid).rssKiB;
   let peak = rss0;
   let changes = 0;
-  const churnEnd = Date.now() + CHURN_S * 1000;
+  const churnStart = Date.now();
+  const churnEnd = churnStart + CHURN_S * 1000;
+  // Sampled every 30 s: a one-time warm-up (JIT code, V8's young generation growing to its cap)
+  // reads differently from a leak, which keeps climbing.
+  const samples: number[] = [];
   const extra: string[] = [];
   while (Date.now() < churnEnd) {
     const tickEnd = Date.now() + 1000;
@@ -146,7 +150,9 @@ async function main(): Promise<void> {
         extra.push(p);
       } else unlinkSync(extra.shift()!);
     }
-    peak = Math.max(peak, procStat(pid).rssKiB);
+    const rss = procStat(pid).rssKiB;
+    peak = Math.max(peak, rss);
+    if (Date.now() - churnStart >= (samples.length + 1) * 30_000) samples.push(rss);
     await sleep(Math.max(0, tickEnd - Date.now()));
   }
   await until(() => spawnSync("rsync", ["-rlptn", "--checksum", "--delete", "-i", `${src}/`, `${dst}/`], { encoding: "utf8" }).stdout.trim() === "", "convergence after churn", 120_000);
@@ -155,6 +161,12 @@ async function main(): Promise<void> {
     `churn: ${changes} changes over ${CHURN_S} s; RSS ${(rss0 / 1024).toFixed(1)} → ${(rss1 / 1024).toFixed(1)} MiB ` +
       `(${(((rss1 - rss0) / rss0) * 100).toFixed(1)} %), peak ${(peak / 1024).toFixed(1)} MiB; replica converged`,
   );
+  const mib = (k: number) => (k / 1024).toFixed(1);
+  console.log(`RSS every 30 s: ${samples.map(mib).join(", ")} MiB`);
+  if (samples.length >= 3) {
+    const warm = samples[1]!;
+    console.log(`RSS after the first minute: ${mib(warm)} → ${mib(rss1)} MiB (${(((rss1 - warm) / warm) * 100).toFixed(1)} %)`);
+  }
 
   process.kill(pid, "SIGINT");
   const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
