@@ -26,6 +26,9 @@ function syncedTree(t: Box): void {
   writeTree(t.src, { a: spec, b: { "big.bin": "x".repeat(3 << 20) }, "top.txt": "top" });
   const r = runCli(syncArgs(t));
   assert.is(r.code, 0, r.stderr);
+  // A clean close stamps the index, so the next open skips quick_check: each corruption below
+  // must be caught anyway.
+  assert.ok(existsSync(`${t.state}.clean`));
 }
 
 const corruptions: [string, (file: string) => void][] = [

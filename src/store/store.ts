@@ -1,8 +1,9 @@
-import { mkdirSync, renameSync, existsSync } from "node:fs";
+import { mkdirSync, renameSync, existsSync, lstatSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { SynchroError, errnoOf } from "../errors.ts";
 import { openDatabase, inTransaction, type Database } from "./db.ts";
 import { migrate } from "./schema.ts";
+import { hashFile, loadHasher } from "../hash.ts";
 import { entryQueries, type EntryQueries } from "./entries.ts";
 import { runQueries, type RunQueries } from "./runs.ts";
 import { opQueries, type OpQueries } from "./ops.ts";
@@ -28,6 +29,8 @@ export interface Store {
   /** Writes go into one open transaction, committed by commit() or once it has grown. */
   write<T>(fn: () => T): T;
   commit(): void;
+  /** A corrupt page was read: the next open must run quick_check again. */
+  distrust(): void;
   close(): void;
 }
 
@@ -50,6 +53,45 @@ function sqliteCode(err: unknown): string | undefined {
 
 export function isBusy(err: unknown): boolean {
   return sqliteCode(err) === "SQLITE_BUSY";
+}
+
+export function isCorrupt(err: unknown): boolean {
+  const code = sqliteCode(err);
+  return code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB";
+}
+
+/**
+ * quick_check walks every b-tree page: 120 ms at 100k files, 1 s at 1M, on every run. It is
+ * skipped when the file is byte for byte what our last clean close left, with no WAL: its
+ * XXH128 is the stamp, and hashing 26 MB costs about 10 ms. Times cannot stand in for the
+ * hash: a write within the same clock tick as our close keeps mtime and ctime. A crash leaves
+ * no stamp (it is removed at open).
+ */
+const stampFile = (file: string) => `${file}.clean`;
+
+function stampOf(file: string): string | null {
+  try {
+    if (existsSync(`${file}-wal`) && lstatSync(`${file}-wal`).size > 0) return null;
+    return `${lstatSync(file).size}:${hashFile(file)}`;
+  } catch {
+    return null;
+  }
+}
+
+function readStamp(file: string): string | null {
+  try {
+    return readFileSync(stampFile(file), "utf8");
+  } catch {
+    return null;
+  }
+}
+
+function dropStamp(file: string): void {
+  try {
+    unlinkSync(stampFile(file));
+  } catch {
+    // None there: the last close was not clean, or this is a new index.
+  }
 }
 
 async function openChecked(file: string, check: boolean): Promise<Database> {
@@ -89,8 +131,13 @@ export async function openStore(file: string, opts: OpenOptions): Promise<Store>
   }
   let db: Database;
   let rebuiltFrom: string | null = null;
+  const memory = file === ":memory:";
+  await loadHasher();
+  const stamp = memory ? null : stampOf(file);
+  const check = (opts.check ?? true) && (stamp === null || readStamp(file) !== stamp);
+  if (!opts.readOnly && !memory) dropStamp(file);
   try {
-    db = await openChecked(file, opts.check ?? true);
+    db = await openChecked(file, check);
   } catch (err) {
     const code = sqliteCode(err);
     if (code === "SQLITE_BUSY") throw new SynchroError("INDEX_LOCKED", `the index ${file} is locked by another process`);
@@ -106,12 +153,12 @@ export async function openStore(file: string, opts: OpenOptions): Promise<Store>
     opts.onCorrupt?.(rebuiltFrom, (err as Error).message);
     db = await openChecked(file, opts.check ?? true);
   }
-  return makeStore(db, file, rebuiltFrom, opts.now);
+  return makeStore(db, file, rebuiltFrom, opts.now, !opts.readOnly && !memory);
 }
 
 const COMMIT_EVERY_MS = 250;
 
-function makeStore(db: Database, file: string, rebuiltFrom: string | null, now: () => number): Store {
+function makeStore(db: Database, file: string, rebuiltFrom: string | null, now: () => number, stampOnClose: boolean): Store {
   const findPair = db.prepare("SELECT id, source, replica FROM pairs WHERE source = ? AND replica = ?");
   const addPair = db.prepare("INSERT INTO pairs (source, replica, created_at) VALUES (?, ?, ?)");
   const allPairs = db.prepare("SELECT id, source, replica FROM pairs ORDER BY id");
@@ -166,9 +213,19 @@ function makeStore(db: Database, file: string, rebuiltFrom: string | null, now: 
       db.exec("COMMIT");
       open = false;
     },
+    distrust() {
+      stampOnClose = false;
+    },
     close() {
       store.commit();
       db.close();
+      const stamp = stampOnClose ? stampOf(file) : null;
+      if (stamp === null) return;
+      try {
+        writeFileSync(stampFile(file), stamp);
+      } catch {
+        // Only a skipped quick_check is lost: the next run checks.
+      }
     },
   };
   return store;
