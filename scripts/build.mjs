@@ -8,7 +8,10 @@ const common = {
   format: "esm",
   target: "node20",
   external: ["better-sqlite3"],
+  // ESM first: hash-wasm's "main" is a UMD file with every algorithm (268 KB); its ESM build
+  // lets esbuild keep XXH128 alone, which the worker and every start-up parse.
+  mainFields: ["module", "main"],
   logLevel: "warning",
 };
 
-await build({ ...common, entryPoints: { synchro: "src/cli/bin.ts", index: "src/index.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } });
+await build({ ...common, entryPoints: { synchro: "src/cli/bin.ts", index: "src/index.ts", "walk-ahead-worker": "src/walk-ahead-worker.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } });
