@@ -2,26 +2,26 @@ import { errnoOf } from "./errors.ts";
 import { hashFile } from "./hash.ts";
 import { inodeAndCtime, statEntry, type Entry, type Kind } from "./walk.ts";
 import { sameFileMeta, type Action } from "./plan.ts";
-import { copyFile, isRealDir, makeDir, makeSymlink, makeWritable, removeTree, setMeta, SourceChanged, type Written } from "./apply.ts";
+import { placeFile, stageFile, isRealDir, makeDir, makeSymlink, makeWritable, removeTree, setMeta, SourceChanged, type Staged } from "./apply.ts";
 import { tryRename } from "./renames.ts";
 import { moveToBackup } from "./backup.ts";
 import { mayReplaceDir } from "./deletes.ts";
 import { copyEnded, copyStarted } from "./progress.ts";
-import { dstAbs, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
+import { dstAbs, failed, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
 
 /** A copy is retried this often when the source keeps changing under it, then left for the next run. */
 const COPY_ATTEMPTS = 3;
 
 /** Copies one file, re-reading the source's stat after each try so a file being written is never recorded as synced. */
 async function copyWithRetry(
-  s: RunState, path: string, entry: Entry, onChunk: (copied: number) => void, beforeReplace?: () => void,
-): Promise<{ entry: Entry; written: Written } | null> {
+  s: RunState, path: string, entry: Entry, onChunk: (copied: number) => void,
+): Promise<{ entry: Entry; staged: Staged } | null> {
   let current: Entry | null = entry;
   for (let attempt = 1; attempt <= COPY_ATTEMPTS && current; attempt++) {
     const want: Entry = current;
     try {
-      const written = await copyFile(srcAbs(s, path), dstAbs(s, path), want, () => statEntry(srcAbs(s, path), want.name), s.deps.signal, onChunk, beforeReplace);
-      return { entry: want, written };
+      const staged = await stageFile(srcAbs(s, path), dstAbs(s, path), want, () => statEntry(srcAbs(s, path), want.name), s.deps.signal, onChunk);
+      return { entry: want, staged };
     } catch (err) {
       if (!(err instanceof SourceChanged)) throw err;
       s.deps.logger.debug(`${path}: changed while being copied (attempt ${attempt} of ${COPY_ATTEMPTS})`);
@@ -62,16 +62,25 @@ async function copyAction(s: RunState, action: Extract<Action, { op: "create" | 
   // With --backup-dir an update moves the old file aside only when the new one is complete, so a
   // failed copy leaves the replica's file where the index says it is.
   const backup = action.op === "update" && s.cfg.backupDir ? () => moveToBackup(s, path) : undefined;
-  const done = await copyWithRetry(s, path, action.entry, onChunk, backup).finally(() => copyEnded(s));
+  const done = await copyWithRetry(s, path, action.entry, onChunk).finally(() => copyEnded(s));
   if (!done) return;
-  s.touched.add(parentOf(path));
-  putRow(s, path, done.entry, done.written);
-  s.bytes += done.entry.size;
-  record(s, action.op, path, done.entry.size);
+  const dir = parentOf(path);
+  s.touched.add(dir);
+  await s.inflight.add(dir, async () => {
+    try {
+      const written = await placeFile(done.staged, dstAbs(s, path), backup);
+      putRow(s, path, done.entry, written);
+      s.bytes += done.entry.size;
+      record(s, action.op, path, done.entry.size);
+    } catch (err) {
+      failed(s, path, err);
+    }
+  });
 }
 
 async function checkAction(s: RunState, action: Extract<Action, { op: "check" }>): Promise<void> {
-  const { path, entry, row } = action;
+  const { path, entry } = action;
+  const row = action.row && s.pair >= 0 ? s.deps.store.entries.get(s.pair, path) : null;
   const sourceHash = hashFile(srcAbs(s, path));
   const known = !action.againstReplica && row?.hash ? row.hash : hashFile(dstAbs(s, path));
   if (sourceHash !== known) {

@@ -2,6 +2,7 @@ import {
   chmodSync, closeSync, constants, copyFileSync, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync,
   openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, writeSync,
 } from "node:fs";
+import { rename } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
 import { SynchroError, errnoOf } from "./errors.ts";
@@ -95,36 +96,53 @@ function sameSource(a: Entry, b: Entry | null): boolean {
   return b !== null && a.size === b.size && a.mtime === b.mtime && a.ctime === b.ctime && a.ino === b.ino;
 }
 
+/** A complete copy under its temporary name, mode and mtime set: only the rename is left. */
+export interface Staged {
+  tmp: string;
+  hash: string;
+}
+
 /**
- * Copies one regular file into place and returns its hash. Throws SourceChanged when the
- * source moved under us (the temp file is removed); `restat` gives the source's stat now.
- * An abort (Ctrl+C) between chunks of a large file throws ABORTED and removes the temp file.
- * `onChunk` hears the bytes copied so far after each chunk of a large file, for progress.
+ * Copies one regular file to a temporary name beside `dstAbs` and returns it with its hash.
+ * Throws SourceChanged when the source moved under us (the temp file is removed); `restat`
+ * gives the source's stat now. An abort (Ctrl+C) between chunks of a large file throws
+ * ABORTED and removes the temp file. `onChunk` hears the bytes copied so far, for progress.
  */
-export async function copyFile(
+export async function stageFile(
   srcAbs: string, dstAbs: string, entry: Entry, restat: () => Entry | null, signal?: AbortSignal, onChunk?: (copied: number) => void,
-  beforeReplace?: () => void,
-): Promise<Written> {
+): Promise<Staged> {
   const tmp = tempPathIn(dirname(dstAbs));
-  let hash: string;
   try {
     if (entry.size <= SMALL_FILE) {
       const data = readFileSync(srcAbs);
-      hash = hashBuffer(data);
+      const hash = hashBuffer(data);
       writeSmall(tmp, data, entry, restat);
-    } else {
-      hash = await copyInChunks(srcAbs, tmp, signal, onChunk);
-      if (!sameSource(entry, restat())) throw new SourceChanged(`changed while being copied`);
-      setMeta(tmp, entry);
+      return { tmp, hash };
     }
-    // Only once the new content is complete may the old one move aside (--backup-dir).
-    beforeReplace?.();
-    renameSync(tmp, dstAbs);
+    const hash = await copyInChunks(srcAbs, tmp, signal, onChunk);
+    if (!sameSource(entry, restat())) throw new SourceChanged(`changed while being copied`);
+    setMeta(tmp, entry);
+    return { tmp, hash };
   } catch (err) {
     unlinkQuiet(tmp);
     throw err;
   }
-  return { hash, ...inodeAndCtime(dstAbs) };
+}
+
+/**
+ * Renames a staged copy into place, on libuv's threads (see src/inflight.ts). `beforeReplace`
+ * runs first: only once the new content is complete may the old one move aside (--backup-dir).
+ * On any failure the temp file is removed and the old file stays.
+ */
+export async function placeFile(staged: Staged, dstAbs: string, beforeReplace?: () => void): Promise<Written> {
+  try {
+    beforeReplace?.();
+    await rename(staged.tmp, dstAbs);
+  } catch (err) {
+    unlinkQuiet(staged.tmp);
+    throw err;
+  }
+  return { hash: staged.hash, ...inodeAndCtime(dstAbs) };
 }
 
 /**

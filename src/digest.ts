@@ -1,6 +1,6 @@
 import { hashListing } from "./hash.ts";
 import type { Entry, Kind } from "./walk.ts";
-import { joinPath, type IndexRow } from "./plan.ts";
+import { joinPath } from "./plan.ts";
 
 /**
  * The re-sync fast path. A directory's digest hashes its listing: every entry's kind, size,
@@ -35,7 +35,7 @@ export function listingDigest(salt: string, entries: readonly Entry[]): string {
   return hashListing(new Uint8Array(nums.buffer), text);
 }
 
-const sameFacts = (e: Entry, r: IndexRow): boolean =>
+const sameFacts = (e: Entry, r: Entry): boolean =>
   e.kind === r.kind && e.size === r.size && e.mtime === r.mtime && e.mode === r.mode && e.ino === r.ino && e.ctime === r.ctime && e.target === r.target;
 
 /**
@@ -43,8 +43,8 @@ const sameFacts = (e: Entry, r: IndexRow): boolean =>
  * neither copies nor deletes those). Stricter than planning: a row within a millisecond, or
  * with an old inode, still plans nothing or a refresh, but it is not a match.
  */
-export function matchesIndex(dir: string, entries: readonly Entry[], rows: readonly IndexRow[], isExcluded: (path: string, kind: Kind) => boolean): boolean {
-  const byName = new Map<string, IndexRow>();
+export function matchesIndex(dir: string, entries: readonly Entry[], rows: readonly Entry[], isExcluded: (path: string, kind: Kind) => boolean): boolean {
+  const byName = new Map<string, Entry>();
   for (const r of rows) if (!isExcluded(joinPath(dir, r.name), r.kind)) byName.set(r.name, r);
   let matched = 0;
   for (const e of entries) {

@@ -7,7 +7,7 @@ import { newRunState, walkAndApply, type RunDeps, type SyncSummary } from "./run
 import { walkDirs } from "./rescan.ts";
 import { pruneBackups } from "./backup.ts";
 import type { RunRecord, RunResult } from "./store/runs.ts";
-import { isBusy } from "./store/store.ts";
+import { isBusy, isCorrupt } from "./store/store.ts";
 
 export type RunConfig = Config & { sourceExists: boolean };
 
@@ -98,6 +98,7 @@ export async function syncOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope = 
   try {
     return await guardedRun(cfg, deps, scope);
   } catch (err) {
+    if (isCorrupt(err)) deps.store.distrust();
     if (!isBusy(err)) throw err;
     throw new SynchroError("INDEX_LOCKED", `the index ${deps.store.file} is locked by another process; nothing more was synced`);
   }
@@ -129,6 +130,8 @@ async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promi
     result = err instanceof SynchroError && err.code === "ABORTED" ? "aborted" : "failed";
     throw err;
   } finally {
+    // Renames still running must land (or fail) before the run is recorded and the lock let go.
+    await s.inflight.drain().catch(() => {});
     finishRun(cfg, deps, s, runId, result, scan, !scope.keepLock);
   }
   const summary: SyncSummary = {

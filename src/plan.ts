@@ -17,8 +17,11 @@ export type Action =
   | { op: "symlink"; path: string; entry: Entry; replaces?: Kind }
   /** Only mode or mtime differ: fix them in place. */
   | { op: "meta"; path: string; entry: Entry }
-  /** Size and mtime match but that is not proof enough: the content hash decides, against the index or the replica file. */
-  | { op: "check"; path: string; entry: Entry; row: IndexRow | null; againstReplica: boolean }
+  /**
+   * Size and mtime match but that is not proof enough: the content hash decides, against the
+   * index or the replica file. `row` is the index's facts; the applier reads its hash itself.
+   */
+  | { op: "check"; path: string; entry: Entry; row: Entry | null; againstReplica: boolean }
   /** An existing directory: walk into it, then settle its mode and mtime. */
   | { op: "descend"; path: string; entry: Entry }
   /** The replica already holds this entry: record it without copying. */
@@ -32,7 +35,8 @@ export type Action =
 export interface PlanInput {
   dir: string;
   source: readonly Entry[];
-  index: readonly IndexRow[];
+  /** The index's rows of this directory: the facts are enough to plan. */
+  index: readonly Entry[];
   /** The replica's own listing, on first and --full runs; null when the index stands in for it. */
   replica: readonly Entry[] | null;
   checksum: boolean;
@@ -91,7 +95,7 @@ function createAction(path: string, entry: Entry, replaces?: Kind): Action {
   return { op: "create", path, entry, replaces };
 }
 
-function planAgainstIndex(path: string, entry: Entry, row: IndexRow | null, checksum: boolean): Action | null {
+function planAgainstIndex(path: string, entry: Entry, row: Entry | null, checksum: boolean): Action | null {
   if (!row) return createAction(path, entry);
   if (row.kind !== entry.kind) return createAction(path, entry, row.kind);
   if (entry.kind === "dir") return { op: "descend", path, entry };
@@ -105,7 +109,7 @@ function planAgainstIndex(path: string, entry: Entry, row: IndexRow | null, chec
   return entry.mode === row.mode ? null : { op: "meta", path, entry };
 }
 
-function planAgainstReplica(path: string, entry: Entry, theirs: Entry | null, row: IndexRow | null, checksum: boolean): Action | null {
+function planAgainstReplica(path: string, entry: Entry, theirs: Entry | null, row: Entry | null, checksum: boolean): Action | null {
   if (!theirs) return createAction(path, entry);
   if (theirs.kind !== entry.kind) return createAction(path, entry, theirs.kind);
   if (entry.kind === "dir") return { op: "descend", path, entry };

@@ -11,6 +11,8 @@ import type { Trigger, RunResult } from "./store/runs.ts";
 import { applyDeletes, type PendingDelete } from "./deletes.ts";
 import { applyAction, ensureReplicaDir, type Subdir } from "./actions.ts";
 import { digestSalt, listingDigest, matchesIndex } from "./digest.ts";
+import { startWalkAhead, type WalkAhead } from "./walk-ahead.ts";
+import { Inflight } from "./inflight.ts";
 import { emitProgress, newProgress, notePlanned, progressTick, type ProgressState } from "./progress.ts";
 
 export interface RunDeps {
@@ -75,6 +77,10 @@ export interface RunState {
   salt: string;
   /** The stored listing digests, when this run may trust them (not on --checksum). */
   digests: Map<string, string> | null;
+  /** A worker listing part of the tree on the other core, during a full-tree walk. */
+  ahead: WalkAhead | null;
+  /** Renames into place still running, and directory settles waiting on them. */
+  inflight: Inflight;
 }
 
 export const srcAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.source : `${s.cfg.source}/${path}`);
@@ -135,7 +141,7 @@ async function maybeYield(s: RunState, path: string): Promise<void> {
   if (s.deps.signal?.aborted) throw new SynchroError("ABORTED", "interrupted");
 }
 
-function failed(s: RunState, path: string, err: unknown): void {
+export function failed(s: RunState, path: string, err: unknown): void {
   const message = describe(s, err);
   s.deps.logger.error(`${path}: ${message}`);
   record(s, "error", path, null, { error: message });
@@ -148,7 +154,13 @@ function failed(s: RunState, path: string, err: unknown): void {
  */
 export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean, theirs: Entry | null = null, deep = true): Promise<void> {
   s.walked?.set(dir, deep);
-  const listing = listDir(srcAbs(s, dir));
+  const ahead = s.ahead?.owns(dir) ? await s.ahead.take(dir) : null;
+  if (ahead?.clean && !scan) {
+    await walkUnchanged(s, dir, ahead.subdirs, ahead.count, deep);
+    if (dir !== "") finishDir(s, dir, dirEntry, theirs);
+    return;
+  }
+  const listing = ahead && !ahead.clean ? ahead.listing : listDir(srcAbs(s, dir));
   if (listing.error?.code === "ENOENT" || listing.error?.code === "ENOTDIR") {
     // Gone between its parent's listing and now: like a vanished file, info and exit 0. A replica
     // dir this run just made is empty and goes now; anything older waits for the deferred deletes.
@@ -164,15 +176,15 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
     return;
   }
   reportSkipped(s, dir, listing);
-  const digest = s.pair >= 0 && listing.skipped.length === 0 ? listingDigest(s.salt, listing.entries) : null;
+  const digest = s.pair < 0 || listing.skipped.length > 0 ? null : ahead && !ahead.clean ? ahead.digest : listingDigest(s.salt, listing.entries);
   if (!scan && digest !== null && s.digests?.get(dir) === digest) {
-    await walkUnchanged(s, dir, listing, deep);
+    await walkUnchanged(s, dir, listing.entries, listing.entries.length, deep);
     if (dir !== "") finishDir(s, dir, dirEntry, theirs);
     return;
   }
   const keep = new Set(listing.skipped.filter((k) => k.reason !== "vanished").map((k) => k.name));
   const replica = scan ? listReplica(s, dir) : null;
-  const index = s.pair < 0 ? [] : s.deps.store.entries.listDir(s.pair, dir);
+  const index = s.pair < 0 ? [] : s.deps.store.entries.listFacts(s.pair, dir);
   noteDigest(s, dir, listing, index, digest);
   const actions = planDir({ dir, source: listing.entries, index, replica, checksum: s.cfg.checksum, isExcluded: s.cfg.isExcluded });
   notePlanned(s, listing.entries.length, actions);
@@ -208,7 +220,7 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
     if (deep || sub.fresh || !row || row.ino !== sub.entry.ino) await syncDir(s, sub.path, sub.entry, sub.scan, sub.theirs);
     else if (row.mode !== sub.entry.mode || row.mtime !== sub.entry.mtime) await syncDir(s, sub.path, sub.entry, false, null, false);
   }
-  if (dir !== "") finishDir(s, dir, dirEntry, theirs);
+  if (dir !== "") s.inflight.afterDir(dir, () => finishDir(s, dir, dirEntry, theirs));
 }
 
 
@@ -242,10 +254,10 @@ function finishDir(s: RunState, dir: string, entry: Entry, theirs: Entry | null)
  * shallow walk goes into none of them (their mode, mtime and inode are unchanged) unless the
  * replica's had to be remade.
  */
-async function walkUnchanged(s: RunState, dir: string, listing: Listing, deep: boolean): Promise<void> {
-  notePlanned(s, listing.entries.length, []);
+async function walkUnchanged(s: RunState, dir: string, entries: readonly Entry[], count: number, deep: boolean): Promise<void> {
+  notePlanned(s, count, []);
   await maybeYield(s, dir);
-  for (const e of listing.entries) {
+  for (const e of entries) {
     if (e.kind !== "dir") continue;
     const path = joinPath(dir, e.name);
     if (s.cfg.isExcluded(path, "dir")) continue;
@@ -255,7 +267,7 @@ async function walkUnchanged(s: RunState, dir: string, listing: Listing, deep: b
 }
 
 /** Keeps a directory's digest while its rows match its listing; drops it before any of them changes. */
-function noteDigest(s: RunState, dir: string, listing: Listing, index: IndexRow[], digest: string | null): void {
+function noteDigest(s: RunState, dir: string, listing: Listing, index: Entry[], digest: string | null): void {
   if (s.cfg.dryRun || s.pair < 0) return;
   const clean = digest !== null && matchesIndex(dir, listing.entries, index, s.cfg.isExcluded);
   s.deps.store.write(() => s.deps.store.entries.setDigest(s.pair, dir, clean ? digest : null));
@@ -307,6 +319,8 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     walked: null,
     salt: digestSalt(cfg.excludes),
     digests: pair < 0 || cfg.checksum ? null : deps.store.entries.digests(pair),
+    ahead: null,
+    inflight: new Inflight(),
   };
 }
 
@@ -318,12 +332,20 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
     makeDir(s.cfg.replica);
     s.touched.add("");
   }
-  await syncDir(s, "", rootEntry, scan);
+  const { cfg } = s;
+  s.ahead = scan || !s.digests ? null : startWalkAhead({ ...cfg, salt: s.salt, digests: s.digests, indexed: s.replicaEntries });
+  try {
+    await syncDir(s, "", rootEntry, scan);
+  } finally {
+    s.ahead?.close();
+    s.ahead = null;
+  }
   return finishWalk(s, rootEntry, scan);
 }
 
 /** After the walk: the root's own meta, deletes last, then directory times our writes disturbed. */
 export async function finishWalk(s: RunState, rootEntry: Entry, scan: boolean): Promise<{ refused: number; limit: number }> {
+  await s.inflight.drain();
   if (!s.cfg.dryRun) {
     const root = statEntry(s.cfg.replica, "");
     if (root && (root.mode !== rootEntry.mode || root.mtime !== rootEntry.mtime)) s.touched.add("");
