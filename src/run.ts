@@ -337,6 +337,7 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
   try {
     await syncDir(s, "", rootEntry, scan);
   } finally {
+    if (s.ahead) s.deps.logger.debug(s.ahead.summary());
     s.ahead?.close();
     s.ahead = null;
   }

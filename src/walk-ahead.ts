@@ -25,6 +25,8 @@ export interface WalkAhead {
   owns(dir: string): boolean;
   /** The worker's result for `dir`, or null when it has none (then list it yourself). */
   take(dir: string): Promise<AheadResult | null>;
+  /** For --verbose: how much the worker gave, or why it gave nothing. */
+  summary(): string;
   close(): void;
 }
 
@@ -88,7 +90,10 @@ export function startWalkAhead(opts: {
     notify();
   });
   // A worker that cannot start or fails only loses the speed-up: the main thread lists instead.
-  worker.on("error", () => {
+  let failure: string | null = null;
+  let taken = 0;
+  worker.on("error", (err) => {
+    failure = String((err as Error)?.message ?? err);
     done = true;
     notify();
   });
@@ -118,12 +123,19 @@ export function startWalkAhead(opts: {
             head = 0;
           }
           // Results of subtrees the main thread did not enter are passed over.
-          if (r.dir === dir) return r;
+          if (r.dir === dir) {
+            taken++;
+            return r;
+          }
         }
         if (done) return null;
         await new Promise<void>((resolve) => (wake = resolve));
       }
     },
+    summary: () =>
+      failure !== null
+        ? `walk-ahead worker failed (${failure}); the main thread listed its part`
+        : `walk-ahead worker listed ${taken} of the directories under ${roots.length} subtrees`,
     close() {
       done = true;
       void worker.terminate();

@@ -22,10 +22,10 @@ function specifiers(file: string): { name: string; dynamic: boolean }[] {
 
 const isBuiltin = (name: string) => name.startsWith("node:") || builtinModules.includes(name);
 
-for (const name of ["synchro.mjs", "index.mjs"]) {
+for (const name of ["synchro.mjs", "index.mjs", "walk-ahead-worker.mjs"]) {
   test(`dist/${name} inlines every package; only better-sqlite3 stays outside, loaded lazily for Node`, () => {
     const outside = specifiers(dist(name)).filter((s) => !isBuiltin(s.name));
-    assert.equal(outside, [{ name: "better-sqlite3", dynamic: true }]);
+    assert.equal(outside, name.startsWith("walk-ahead") ? [] : [{ name: "better-sqlite3", dynamic: true }]);
     const code = readFileSync(dist(name), "utf8");
     assert.ok(code.includes("createXXHash128"), "hash-wasm is inlined");
   });
@@ -43,15 +43,19 @@ test("on Deno the CLI bundle runs alone, with no node_modules, with only read/wr
   const t = sandbox("synchro-bundle-");
   try {
     copyFileSync(dist("synchro.mjs"), join(t.root, "synchro.mjs"));
-    writeTree(t.src, { "a.txt": "hello", d: { "b.txt": "world" }, l: { link: "d/b.txt" } });
-    const run = (...args: string[]) => spawnSync(deno, [...DENO_FLAGS, "synchro.mjs", ...args], { cwd: t.root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    copyFileSync(dist("walk-ahead-worker.mjs"), join(t.root, "walk-ahead-worker.mjs"));
+    writeTree(t.src, { "a.txt": "hello", d: { "b.txt": "world" }, e: { "e.txt": "e" }, l: { link: "d/b.txt" } });
+    // The worker normally waits for 20,000 entries; here every re-sync gets one.
+    const env = { ...process.env, NO_COLOR: "1", SYNCHRO_WALK_AHEAD_MIN: "0" };
+    const run = (...args: string[]) => spawnSync(deno, [...DENO_FLAGS, "synchro.mjs", ...args], { cwd: t.root, encoding: "utf8", env });
     const first = run("sync", "src", "dst", "--state", "state/index.db");
     assert.is(first.status, 0, first.stderr);
     assert.is(rsyncDiff(t.src, t.dst), "");
-    writeTree(t.src, { "c.txt": "more" });
-    const second = run("sync", "src", "dst", "--state", "state/index.db", "--json");
+    writeTree(t.src, { "c.txt": "more", e: { "new.txt": "in the worker's half" } });
+    const second = run("sync", "src", "dst", "--state", "state/index.db", "--verbose");
     assert.is(second.status, 0, second.stderr);
-    assert.is(JSON.parse(second.stdout).counts.create, 1, "the index from the first run was used");
+    assert.match(second.stderr, /synced in .*: 2 created, 0 updated/, "the index from the first run was used");
+    assert.match(second.stderr, /walk-ahead worker listed [1-9]\d* of the directories/);
     assert.is(rsyncDiff(t.src, t.dst), "");
   } finally {
     t.cleanup();
