@@ -187,13 +187,13 @@ export async function applyAction(s: RunState, action: Action, scan: boolean, th
  * is a real directory. A symlink planted there is removed (not followed) and the subtree rescanned.
  * Returns false when the replica dir had to be made again, so its contents must be rescanned.
  */
-export function ensureReplicaDir(s: RunState, path: string, theirs: Entry | null): boolean {
+export function ensureReplicaDir(s: RunState, path: string, theirs: Entry | null, indexedMode?: number): boolean {
   const abs = dstAbs(s, path);
   if (theirs?.kind === "dir" || isRealDir(abs)) {
     if (!s.cfg.dryRun) {
       // A read-only directory is opened up for writes below it; finishDir restores its mode.
       // On a scan the replica's own mode counts: a replica made by cp -a has no index rows yet.
-      const mode = theirs ? theirs.mode : s.deps.store.entries.get(s.pair, path)?.mode;
+      const mode = theirs ? theirs.mode : (indexedMode ?? s.deps.store.entries.get(s.pair, path)?.mode);
       if (mode !== undefined && (mode & 0o200) === 0) {
         makeWritable(abs, mode);
         s.touched.add(path);

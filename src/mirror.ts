@@ -119,7 +119,8 @@ async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promi
   const previous = !pair ? null : runId !== null ? store.runs.previous(pair.id, runId) : store.runs.last(pair.id);
   const mustScan = indexed === 0 || replicaMissing || store.rebuiltFrom !== null || (previous !== null && mustRescan(previous));
   const scan = mustScan || (cfg.full && !scope.dirs);
-  const s = newRunState(cfg, deps, pair?.id ?? -1, runId);
+  // A run that queued behind another (--wait) counts again: that one may have changed the index.
+  const s = newRunState(cfg, deps, pair?.id ?? -1, runId, cfg.wait && pair ? store.entries.count(pair.id) : indexed);
   let result: RunResult = "failed";
   let refused = { refused: 0, limit: 0 };
   try {

@@ -73,6 +73,8 @@ export interface RunState {
   progress: ProgressState;
   /** On a targeted (watch) run: each directory walked, true when its whole subtree was. */
   walked: Map<string, boolean> | null;
+  /** Directories entered from a parent that matched its digest: their index row is known to match. */
+  vouched: Set<string>;
   /** Salts every listing digest: see src/digest.ts. */
   salt: string;
   /** The stored listing digests, when this run may trust them (not on --checksum). */
@@ -231,6 +233,7 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
  */
 function finishDir(s: RunState, dir: string, entry: Entry, theirs: Entry | null): void {
   if (s.cfg.dryRun) return;
+  if (s.vouched.delete(dir) && !s.touched.has(dir)) return;
   const drifted = theirs?.kind === "dir" && (theirs.mode !== entry.mode || !sameMtime(theirs.mtime, entry.mtime));
   const row = s.deps.store.entries.get(s.pair, dir);
   const changed = !row || drifted || row.mode !== entry.mode || row.mtime !== entry.mtime || s.touched.has(dir);
@@ -261,8 +264,11 @@ async function walkUnchanged(s: RunState, dir: string, entries: readonly Entry[]
     if (e.kind !== "dir") continue;
     const path = joinPath(dir, e.name);
     if (s.cfg.isExcluded(path, "dir")) continue;
-    const remade = !ensureReplicaDir(s, path, null);
-    if (deep || remade) await syncDir(s, path, e, remade);
+    // The parent's digest vouches that this dir's row holds e: no index read needed for it.
+    const remade = !ensureReplicaDir(s, path, null, e.mode);
+    if (!deep && !remade) continue;
+    s.vouched.add(path);
+    await syncDir(s, path, e, remade);
   }
 }
 
@@ -305,9 +311,9 @@ function listReplica(s: RunState, dir: string): Entry[] {
   return entries;
 }
 
-export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: number | null): RunState {
+/** `indexed` is the index's entry count for the pair, which the caller has already read (a count walks every row). */
+export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: number | null, indexed: number): RunState {
   const stamp = new Date(deps.now()).toISOString().replace(/[:.]/g, "-");
-  const indexed = pair < 0 ? 0 : deps.store.entries.count(pair);
   return {
     cfg, deps, pair, runId, counts: emptyCounts(), bytes: 0, errors: [], plan: [], pendingDeletes: [],
     renamedAway: new Set(), touched: new Set(), backupStamp: stamp, lastYield: deps.now(),
@@ -317,6 +323,7 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     refusedDeletes: 0,
     progress: newProgress(deps.now(), indexed),
     walked: null,
+    vouched: new Set(),
     salt: digestSalt(cfg.excludes),
     digests: pair < 0 || cfg.checksum ? null : deps.store.entries.digests(pair),
     ahead: null,

@@ -32,7 +32,7 @@ export interface WalkAhead {
 
 /**
  * Where the tree first forks: the first directory, from the root down a chain of single
- * subdirectories, with two or more. The worker gets the second half of them.
+ * subdirectories, with two or more. The worker gets the last 40% of them.
  */
 function split(source: string, isExcluded: (path: string, kind: "dir") => boolean): string[] {
   let dir = "";
@@ -51,7 +51,8 @@ function split(source: string, isExcluded: (path: string, kind: "dir") => boolea
       dir = subdirs[0]!;
       continue;
     }
-    return subdirs.slice(Math.ceil(subdirs.length / 2));
+    // 40%, not half: the worker starts about 100 ms after the main thread.
+    return subdirs.slice(subdirs.length - Math.max(1, Math.round(subdirs.length * 0.4)));
   }
   return [];
 }
