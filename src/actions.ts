@@ -2,12 +2,12 @@ import { errnoOf } from "./errors.ts";
 import { hashFile } from "./hash.ts";
 import { inodeAndCtime, statEntry, type Entry, type Kind } from "./walk.ts";
 import { sameFileMeta, type Action } from "./plan.ts";
-import { placeFile, stageFile, isRealDir, makeDir, makeSymlink, makeWritable, removeTree, setMeta, SourceChanged, type Staged } from "./apply.ts";
+import { placeFile, stageFile, isRealDir, makeDir, makeSymlink, makeWritable, removeTree, setMeta, SourceChanged, type Staged, type Written } from "./apply.ts";
 import { tryRename } from "./renames.ts";
 import { moveToBackup } from "./backup.ts";
 import { mayReplaceDir } from "./deletes.ts";
 import { copyEnded, copyStarted } from "./progress.ts";
-import { dstAbs, failed, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
+import { dstAbs, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
 
 /** A copy is retried this often when the source keeps changing under it, then left for the next run. */
 const COPY_ATTEMPTS = 3;
@@ -66,16 +66,14 @@ async function copyAction(s: RunState, action: Extract<Action, { op: "create" | 
   if (!done) return;
   const dir = parentOf(path);
   s.touched.add(dir);
-  await s.inflight.add(dir, async () => {
-    try {
-      const written = await placeFile(done.staged, dstAbs(s, path), backup);
-      putRow(s, path, done.entry, written);
-      s.bytes += done.entry.size;
-      record(s, action.op, path, done.entry.size);
-    } catch (err) {
-      failed(s, path, err);
-    }
-  });
+  const placed = (written: Written) => {
+    putRow(s, path, done.entry, written);
+    s.bytes += done.entry.size;
+    record(s, action.op, path, done.entry.size);
+  };
+  // Synchronous on purpose: rename detection trusts rows and replica paths, and an update
+  // renamed in the background left both stale for a moment (a rotated log got the new content).
+  placed(placeFile(done.staged, dstAbs(s, path), backup));
 }
 
 async function checkAction(s: RunState, action: Extract<Action, { op: "check" }>): Promise<void> {

@@ -2,7 +2,6 @@ import {
   chmodSync, closeSync, constants, copyFileSync, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync,
   openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, writeSync,
 } from "node:fs";
-import { rename } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
 import { SynchroError, errnoOf } from "./errors.ts";
@@ -130,14 +129,14 @@ export async function stageFile(
 }
 
 /**
- * Renames a staged copy into place, on libuv's threads (see src/inflight.ts). `beforeReplace`
- * runs first: only once the new content is complete may the old one move aside (--backup-dir).
- * On any failure the temp file is removed and the old file stays.
+ * Renames a staged copy into place. `beforeReplace` runs first: only once the new content is
+ * complete may the old one move aside (--backup-dir). On any failure the temp file is removed
+ * and the old file stays.
  */
-export async function placeFile(staged: Staged, dstAbs: string, beforeReplace?: () => void): Promise<Written> {
+export function placeFile(staged: Staged, dstAbs: string, beforeReplace?: () => void): Written {
   try {
     beforeReplace?.();
-    await rename(staged.tmp, dstAbs);
+    renameSync(staged.tmp, dstAbs);
   } catch (err) {
     unlinkQuiet(staged.tmp);
     throw err;

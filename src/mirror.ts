@@ -131,8 +131,6 @@ async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promi
     result = err instanceof SynchroError && err.code === "ABORTED" ? "aborted" : "failed";
     throw err;
   } finally {
-    // Renames still running must land (or fail) before the run is recorded and the lock let go.
-    await s.inflight.drain().catch(() => {});
     finishRun(cfg, deps, s, runId, result, scan, !scope.keepLock);
   }
   const summary: SyncSummary = {

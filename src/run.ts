@@ -5,14 +5,13 @@ import { loadHasher } from "./hash.ts";
 import { inodeAndCtime, listDir, statEntry, type Entry, type Listing } from "./walk.ts";
 import { planDir, joinPath, sameMtime, type IndexRow } from "./plan.ts";
 import { isRealDir, isTempName, makeDir, makeWritable, removeEmptyDir, removeTree, setMeta } from "./apply.ts";
-import type { Store } from "./store/store.ts";
+import { isCorrupt, type Store } from "./store/store.ts";
 import type { OpAction } from "./store/ops.ts";
 import type { Trigger, RunResult } from "./store/runs.ts";
 import { applyDeletes, type PendingDelete } from "./deletes.ts";
 import { applyAction, ensureReplicaDir, type Subdir } from "./actions.ts";
 import { digestSalt, listingDigest, matchesIndex } from "./digest.ts";
 import { startWalkAhead, type WalkAhead } from "./walk-ahead.ts";
-import { Inflight } from "./inflight.ts";
 import { emitProgress, newProgress, notePlanned, progressTick, type ProgressState } from "./progress.ts";
 
 export interface RunDeps {
@@ -81,8 +80,6 @@ export interface RunState {
   digests: Map<string, string> | null;
   /** A worker listing part of the tree on the other core, during a full-tree walk. */
   ahead: WalkAhead | null;
-  /** Renames into place still running, and directory settles waiting on them. */
-  inflight: Inflight;
 }
 
 export const srcAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.source : `${s.cfg.source}/${path}`);
@@ -144,6 +141,8 @@ async function maybeYield(s: RunState, path: string): Promise<void> {
 }
 
 export function failed(s: RunState, path: string, err: unknown): void {
+  // A corrupt page met mid-run: the index must not be stamped clean, so the next open checks it.
+  if (isCorrupt(err)) s.deps.store.distrust();
   const message = describe(s, err);
   s.deps.logger.error(`${path}: ${message}`);
   record(s, "error", path, null, { error: message });
@@ -222,7 +221,7 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
     if (deep || sub.fresh || !row || row.ino !== sub.entry.ino) await syncDir(s, sub.path, sub.entry, sub.scan, sub.theirs);
     else if (row.mode !== sub.entry.mode || row.mtime !== sub.entry.mtime) await syncDir(s, sub.path, sub.entry, false, null, false);
   }
-  if (dir !== "") s.inflight.afterDir(dir, () => finishDir(s, dir, dirEntry, theirs));
+  if (dir !== "") finishDir(s, dir, dirEntry, theirs);
 }
 
 
@@ -265,7 +264,14 @@ async function walkUnchanged(s: RunState, dir: string, entries: readonly Entry[]
     const path = joinPath(dir, e.name);
     if (s.cfg.isExcluded(path, "dir")) continue;
     // The parent's digest vouches that this dir's row holds e: no index read needed for it.
-    const remade = !ensureReplicaDir(s, path, null, e.mode);
+    let remade: boolean;
+    try {
+      remade = !ensureReplicaDir(s, path, null, e.mode);
+    } catch (err) {
+      // As on the planned path: one replica dir that cannot be repaired is an error, not the end of the run.
+      failed(s, path, err);
+      continue;
+    }
     if (!deep && !remade) continue;
     s.vouched.add(path);
     await syncDir(s, path, e, remade);
@@ -327,7 +333,6 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     salt: digestSalt(cfg.excludes),
     digests: pair < 0 || cfg.checksum ? null : deps.store.entries.digests(pair),
     ahead: null,
-    inflight: new Inflight(),
   };
 }
 
@@ -353,7 +358,6 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
 
 /** After the walk: the root's own meta, deletes last, then directory times our writes disturbed. */
 export async function finishWalk(s: RunState, rootEntry: Entry, scan: boolean): Promise<{ refused: number; limit: number }> {
-  await s.inflight.drain();
   if (!s.cfg.dryRun) {
     const root = statEntry(s.cfg.replica, "");
     if (root && (root.mode !== rootEntry.mode || root.mtime !== rootEntry.mtime)) s.touched.add("");
