@@ -2,7 +2,7 @@ import { errnoOf } from "./errors.ts";
 import { hashFile } from "./hash.ts";
 import { inodeAndCtime, statEntry, type Entry, type Kind } from "./walk.ts";
 import { sameFileMeta, type Action } from "./plan.ts";
-import { placeFile, stageFile, isRealDir, makeDir, makeSymlink, makeWritable, removeTree, setMeta, SourceChanged, type Staged, type Written } from "./apply.ts";
+import { placeFile, stageFile, isRealDir, makeDir, makeSymlink, makeWritable, removeTree, setMeta, SourceChanged, type Staged } from "./apply.ts";
 import { tryRename } from "./renames.ts";
 import { moveToBackup } from "./backup.ts";
 import { mayReplaceDir } from "./deletes.ts";
@@ -64,16 +64,10 @@ async function copyAction(s: RunState, action: Extract<Action, { op: "create" | 
   const backup = action.op === "update" && s.cfg.backupDir ? () => moveToBackup(s, path) : undefined;
   const done = await copyWithRetry(s, path, action.entry, onChunk).finally(() => copyEnded(s));
   if (!done) return;
-  const dir = parentOf(path);
-  s.touched.add(dir);
-  const placed = (written: Written) => {
-    putRow(s, path, done.entry, written);
-    s.bytes += done.entry.size;
-    record(s, action.op, path, done.entry.size);
-  };
-  // Synchronous on purpose: rename detection trusts rows and replica paths, and an update
-  // renamed in the background left both stale for a moment (a rotated log got the new content).
-  placed(placeFile(done.staged, dstAbs(s, path), backup));
+  s.touched.add(parentOf(path));
+  putRow(s, path, done.entry, placeFile(done.staged, dstAbs(s, path), backup));
+  s.bytes += done.entry.size;
+  record(s, action.op, path, done.entry.size);
 }
 
 async function checkAction(s: RunState, action: Extract<Action, { op: "check" }>): Promise<void> {

@@ -156,11 +156,7 @@ export function failed(s: RunState, path: string, err: unknown): void {
 export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean, theirs: Entry | null = null, deep = true): Promise<void> {
   s.walked?.set(dir, deep);
   const ahead = s.ahead?.owns(dir) ? await s.ahead.take(dir) : null;
-  if (ahead?.clean && !scan) {
-    await walkUnchanged(s, dir, ahead.subdirs, ahead.count, deep);
-    if (dir !== "") finishDir(s, dir, dirEntry, theirs);
-    return;
-  }
+  if (ahead?.clean && !scan) return walkUnchanged(s, dir, dirEntry, ahead.subdirs, ahead.count, deep);
   const listing = ahead && !ahead.clean ? ahead.listing : listDir(srcAbs(s, dir));
   if (listing.error?.code === "ENOENT" || listing.error?.code === "ENOTDIR") {
     // Gone between its parent's listing and now: like a vanished file, info and exit 0. A replica
@@ -178,11 +174,7 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
   }
   reportSkipped(s, dir, listing);
   const digest = s.pair < 0 || listing.skipped.length > 0 ? null : ahead && !ahead.clean ? ahead.digest : listingDigest(s.salt, listing.entries);
-  if (!scan && digest !== null && s.digests?.get(dir) === digest) {
-    await walkUnchanged(s, dir, listing.entries, listing.entries.length, deep);
-    if (dir !== "") finishDir(s, dir, dirEntry, theirs);
-    return;
-  }
+  if (!scan && digest !== null && s.digests?.get(dir) === digest) return walkUnchanged(s, dir, dirEntry, listing.entries, listing.entries.length, deep);
   const keep = new Set(listing.skipped.filter((k) => k.reason !== "vanished").map((k) => k.name));
   const replica = scan ? listReplica(s, dir) : null;
   const index = s.pair < 0 ? [] : s.deps.store.entries.listFacts(s.pair, dir);
@@ -256,7 +248,7 @@ function finishDir(s: RunState, dir: string, entry: Entry, theirs: Entry | null)
  * shallow walk goes into none of them (their mode, mtime and inode are unchanged) unless the
  * replica's had to be remade.
  */
-async function walkUnchanged(s: RunState, dir: string, entries: readonly Entry[], count: number, deep: boolean): Promise<void> {
+async function walkUnchanged(s: RunState, dir: string, dirEntry: Entry, entries: readonly Entry[], count: number, deep: boolean): Promise<void> {
   notePlanned(s, count, []);
   await maybeYield(s, dir);
   for (const e of entries) {
@@ -276,6 +268,8 @@ async function walkUnchanged(s: RunState, dir: string, entries: readonly Entry[]
     s.vouched.add(path);
     await syncDir(s, path, e, remade);
   }
+  // Not a scan, so there is no replica listing to compare the dir's own meta with.
+  if (dir !== "") finishDir(s, dir, dirEntry, null);
 }
 
 /** Keeps a directory's digest while its rows match its listing; drops it before any of them changes. */

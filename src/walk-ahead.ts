@@ -4,10 +4,10 @@ import type { AheadInput, AheadResult } from "./walk-ahead-protocol.ts";
 
 /**
  * Node's lstat is single-threaded per thread and the walk is most of a re-sync: 100k lstats
- * cost 600 ms here, alone as much as rsync's whole run. So a worker lists the second half of
- * the tree on the other core, in the order the main thread will want it, and checks each
+ * cost 600 ms here, alone as much as rsync's whole run. So a worker lists the last 40% of the
+ * first fork in the tree on the other core, in the order the main thread will want it, and checks each
  * directory's digest itself: for an unchanged directory only its subdirectories cross over.
- * The main thread walks its half meanwhile, then takes the worker's results instead of listing.
+ * The main thread walks the rest meanwhile, then takes the worker's results instead of listing.
  * Anything the worker cannot give (it failed, it did not get there) is listed as before.
  */
 

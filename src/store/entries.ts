@@ -12,22 +12,6 @@ const hexOf = (hash: Uint8Array | null): string | null =>
   hash ? Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString("hex") : null;
 
 /** The same row from a raw query, columns in COLUMNS order: the no-op walk reads every row this way. */
-function arrayToRow(r: SqlValue[]): IndexRow {
-  return {
-    name: r[0] as string,
-    kind: KINDS[r[1] as number]!,
-    size: Number(r[2]),
-    mtime: Number(r[3]),
-    mode: Number(r[4]),
-    ino: Number(r[5]),
-    ctime: Number(r[6]),
-    target: (r[7] as string | null) ?? null,
-    hash: hexOf(r[8] as Uint8Array | null),
-    rIno: r[9] == null ? null : Number(r[9]),
-    rCtime: r[10] == null ? null : Number(r[10]),
-  };
-}
-
 function arrayToFacts(r: SqlValue[]): Entry {
   return {
     name: r[0] as string,
@@ -39,6 +23,11 @@ function arrayToFacts(r: SqlValue[]): Entry {
     ctime: Number(r[6]),
     target: (r[7] as string | null) ?? null,
   };
+}
+
+/** The same row from a raw query, columns in COLUMNS order: the facts, then hash and replica inode and ctime. */
+function arrayToRow(r: SqlValue[]): IndexRow {
+  return { ...arrayToFacts(r), hash: hexOf(r[8] as Uint8Array | null), rIno: r[9] == null ? null : Number(r[9]), rCtime: r[10] == null ? null : Number(r[10]) };
 }
 
 function toRow(r: Record<string, unknown>): IndexRow {

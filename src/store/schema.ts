@@ -66,7 +66,7 @@ const MIGRATIONS: string[] = [
   // undeleted that no index row remembers, so the next run must list the replica again.
   `ALTER TABLE runs ADD COLUMN full INTEGER NOT NULL DEFAULT 0;`,
   // A directory's listing digest, kept only while its index rows match that listing exactly: a
-  // re-sync then skips the rows of every directory whose listing hashes the same (src/probe.ts).
+  // re-sync then skips the rows of every directory whose listing hashes the same (src/digest.ts).
   `CREATE TABLE digests (
      pair INTEGER NOT NULL,
      dir TEXT NOT NULL,
