@@ -85,8 +85,10 @@ test("a rewrite that keeps size and mtime still differs from the digest through 
     await sync({ source: t.src, replica: t.dst, state: t.state });
     const file = join(t.src, "d", "e", "f.txt");
     const { atime, mtime, ctimeMs } = lstatSync(file);
-    // Deno reads ctime to the whole second: the rewrite must land in a later one to show there.
-    while (Math.floor(Date.now() / 1000) === Math.floor(ctimeMs / 1000)) await new Promise((r) => setTimeout(r, 20));
+    // Deno reads ctime to the whole second: the rewrite must land in a later one to show there,
+    // and the kernel's file clock runs a few ms behind Date.now(), hence the 50 ms margin.
+    const nextSecond = (Math.floor(ctimeMs / 1000) + 1) * 1000 + 50;
+    while (Date.now() < nextSecond) await new Promise((r) => setTimeout(r, 20));
     writeFileSync(file, "bbbb");
     utimesSync(file, atime, mtime);
     utimesSync(join(t.src, "d", "e"), atime, lstatSync(join(t.src, "d", "e")).mtime);
