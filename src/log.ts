@@ -14,8 +14,8 @@ const RECHECK_MS = 100;
 /**
  * Op lines are buffered and written at most this long after the first of them, or at 64 KiB:
  * one write per line cost 27 µs each (540 ms of a 20k-file copy), because every append to a
- * file on a busy ext4 waits on its journal. A kill -9 can lose this much of the log; the
- * index's history, committed as often, keeps every operation either way.
+ * file on a busy ext4 waits on its journal. A kill -9 can lose this much of the log, as it
+ * loses the index's uncommitted work (store.ts commits every 250 ms).
  */
 const FLUSH_MS = 200;
 const FLUSH_BYTES = 64 << 10;
