@@ -14,4 +14,4 @@ const common = {
   logLevel: "warning",
 };
 
-await build({ ...common, entryPoints: { synchro: "src/cli/bin.ts", index: "src/index.ts", "walk-ahead-worker": "src/walk-ahead-worker.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } });
+await build({ ...common, entryPoints: { synchro: "src/cli/bin.ts", index: "src/index.ts", "walk-ahead-worker": "src/walk-ahead-worker.ts", "stage-worker": "src/stage-worker.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } });

@@ -2,7 +2,10 @@ import { errnoOf } from "./errors.ts";
 import { hashFile } from "./hash.ts";
 import { inodeAndCtime, statEntry, type Entry, type Kind } from "./walk.ts";
 import { sameFileMeta, type Action } from "./plan.ts";
-import { placeFile, stageFile, isRealDir, makeDir, makeSymlink, makeWritable, removeTree, setMeta, SourceChanged, type Staged } from "./apply.ts";
+import {
+  discardStaged, isRealDir, isSmallFile, makeDir, makeSymlink, makeWritable, placeFile, removeTree, setMeta, SourceChanged, stageFile, type Staged,
+} from "./apply.ts";
+import { StagerGone } from "./stager.ts";
 import { tryRename } from "./renames.ts";
 import { moveToBackup } from "./backup.ts";
 import { mayReplaceDir } from "./deletes.ts";
@@ -51,7 +54,9 @@ function replaceExisting(s: RunState, path: string, replaces: Kind | undefined, 
   return true;
 }
 
-async function copyAction(s: RunState, action: Extract<Action, { op: "create" | "update" }>): Promise<void> {
+type CopyAct = Extract<Action, { op: "create" | "update" }>;
+
+async function copyAction(s: RunState, action: CopyAct): Promise<void> {
   const { path } = action;
   if (s.cfg.dryRun) {
     record(s, action.op, path, action.entry.size);
@@ -63,11 +68,59 @@ async function copyAction(s: RunState, action: Extract<Action, { op: "create" | 
   // failed copy leaves the replica's file where the index says it is.
   const backup = action.op === "update" && s.cfg.backupDir ? () => moveToBackup(s, path) : undefined;
   const done = await copyWithRetry(s, path, action.entry, onChunk).finally(() => copyEnded(s));
-  if (!done) return;
+  if (done) place(s, action.op, path, done.entry, done.staged, backup);
+}
+
+function place(s: RunState, op: CopyAct["op"], path: string, entry: Entry, staged: Staged, backup?: () => void): void {
   s.touched.add(parentOf(path));
-  putRow(s, path, done.entry, placeFile(done.staged, dstAbs(s, path), backup));
-  s.bytes += done.entry.size;
-  record(s, action.op, path, done.entry.size);
+  putRow(s, path, entry, placeFile(staged, dstAbs(s, path), backup));
+  s.bytes += entry.size;
+  record(s, op, path, entry.size);
+}
+
+/** A small file's copy handed to the stage worker (src/stager.ts), waiting to be placed. */
+export interface PendingCopy {
+  action: CopyAct;
+  staged: Promise<Staged>;
+}
+
+/**
+ * Whether the stage worker can take this action: a small file's copy with nothing to move aside
+ * or clear first. Those (--backup-dir, a dir in the way) and large files are copied here.
+ */
+export function canStage(s: RunState, action: Action): action is CopyAct {
+  if (!s.stager?.ready() || s.cfg.dryRun || s.cfg.backupDir) return false;
+  return (action.op === "update" || (action.op === "create" && !action.replaces)) && isSmallFile(action.entry);
+}
+
+/**
+ * Starts a copy on the stage worker and returns at once; placeCopy finishes it. A create that
+ * rename detection serves is renamed here instead (null): until a staged copy is placed, the
+ * replica and its index rows are as they were, so the renames see what a sequential run would.
+ */
+export function startCopy(s: RunState, action: CopyAct, scan: boolean): PendingCopy | null {
+  if (action.op === "create" && !scan && tryRename(s, action.path, action.entry)) return null;
+  return { action, staged: s.stager!.stage(srcAbs(s, action.path), dstAbs(s, action.path), action.entry) };
+}
+
+/** Renames a staged copy into place and records it; a source that changed meanwhile is copied again here. */
+export async function placeCopy(s: RunState, copy: PendingCopy): Promise<void> {
+  s.stager?.flush();
+  let staged: Staged;
+  try {
+    staged = await copy.staged;
+  } catch (err) {
+    if (!(err instanceof SourceChanged) && !(err instanceof StagerGone)) throw err;
+    await copyAction(s, copy.action);
+    return;
+  }
+  place(s, copy.action.op, copy.action.path, copy.action.entry, staged);
+}
+
+/** A stopped run's staged copies: each is waited for and its temporary file removed, so none is left behind. */
+export async function discardCopies(s: RunState, copies: readonly PendingCopy[]): Promise<void> {
+  s.stager?.flush();
+  await Promise.all(copies.map((c) => c.staged.then(discardStaged, () => {})));
 }
 
 async function checkAction(s: RunState, action: Extract<Action, { op: "check" }>): Promise<void> {

@@ -110,14 +110,9 @@ export interface Staged {
 export async function stageFile(
   srcAbs: string, dstAbs: string, entry: Entry, restat: () => Entry | null, signal?: AbortSignal, onChunk?: (copied: number) => void,
 ): Promise<Staged> {
+  if (isSmallFile(entry)) return stageSmall(srcAbs, dstAbs, entry, restat);
   const tmp = tempPathIn(dirname(dstAbs));
   try {
-    if (entry.size <= SMALL_FILE) {
-      const data = readFileSync(srcAbs);
-      const hash = hashBuffer(data);
-      writeSmall(tmp, data, entry, restat);
-      return { tmp, hash };
-    }
     const hash = await copyInChunks(srcAbs, tmp, signal, onChunk);
     if (!sameSource(entry, restat())) throw new SourceChanged(`changed while being copied`);
     setMeta(tmp, entry);
@@ -127,6 +122,26 @@ export async function stageFile(
     throw err;
   }
 }
+
+/** Whether stageFile copies this file in one read and one write, with no await: what the stage worker takes. */
+export const isSmallFile = (entry: Entry): boolean => entry.size <= SMALL_FILE;
+
+/** stageFile for a small file: read whole, hashed, written under a temporary name in one go. */
+export function stageSmall(srcAbs: string, dstAbs: string, entry: Entry, restat: () => Entry | null): Staged {
+  const tmp = tempPathIn(dirname(dstAbs));
+  try {
+    const data = readFileSync(srcAbs);
+    const hash = hashBuffer(data);
+    writeSmall(tmp, data, entry, restat);
+    return { tmp, hash };
+  } catch (err) {
+    unlinkQuiet(tmp);
+    throw err;
+  }
+}
+
+/** Removes a staged copy that will not be placed (the run stopped first). */
+export const discardStaged = (staged: Staged): void => unlinkQuiet(staged.tmp);
 
 /**
  * Renames a staged copy into place. `beforeReplace` runs first: only once the new content is

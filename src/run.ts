@@ -9,7 +9,8 @@ import { isCorrupt, type Store } from "./store/store.ts";
 import type { OpAction } from "./store/ops.ts";
 import type { Trigger, RunResult } from "./store/runs.ts";
 import { applyDeletes, type PendingDelete } from "./deletes.ts";
-import { applyAction, ensureReplicaDir, type Subdir } from "./actions.ts";
+import { applyAction, canStage, discardCopies, ensureReplicaDir, placeCopy, startCopy, type PendingCopy, type Subdir } from "./actions.ts";
+import { stageMin, startStager, type Stager } from "./stager.ts";
 import { digestSalt, listingDigest, matchesIndex } from "./digest.ts";
 import { startWalkAhead, type WalkAhead } from "./walk-ahead.ts";
 import { emitProgress, newProgress, notePlanned, progressTick, type ProgressState } from "./progress.ts";
@@ -46,6 +47,8 @@ const emptyCounts = (): Counts => ({ create: 0, update: 0, delete: 0, mkdir: 0, 
 
 /** Sync I/O keeps a run fast on 2 cores; yielding this often keeps Ctrl+C prompt. */
 const YIELD_EVERY_MS = 20;
+/** Staged copies waiting to be placed, at most: enough to keep the stage worker busy, few enough to bound memory. */
+const STAGE_DEPTH = 128;
 
 /** Mutable state of one run, threaded through the walk. */
 export interface RunState {
@@ -80,6 +83,9 @@ export interface RunState {
   digests: Map<string, string> | null;
   /** A worker listing part of the tree on the other core, during a full-tree walk. */
   ahead: WalkAhead | null;
+  /** A worker staging small copies on the other core (src/stager.ts), once `mayStage` run has planned enough of them. */
+  stager: Stager | null;
+  mayStage: boolean;
 }
 
 export const srcAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.source : `${s.cfg.source}/${path}`);
@@ -140,6 +146,24 @@ async function maybeYield(s: RunState, path: string): Promise<void> {
   if (s.deps.signal?.aborted) throw new SynchroError("ABORTED", "interrupted");
 }
 
+/** One action that failed: a source entry that vanished is info; anything else an error of the run. A stop goes on up. */
+function actionFailed(s: RunState, path: string, err: unknown): void {
+  if (err instanceof SynchroError && err.code === "ABORTED") throw err;
+  if (errnoOf(err) === "ENOENT" && !statEntry(srcAbs(s, path), path.slice(path.lastIndexOf("/") + 1))) {
+    s.deps.logger.info(`${path}: vanished from the source during the run`);
+    return;
+  }
+  failed(s, path, err);
+}
+
+/** Starts the stage worker once a full walk has planned enough copies to repay its start-up. */
+async function considerStager(s: RunState): Promise<void> {
+  if (!s.mayStage || s.progress.plannedFiles < stageMin()) return;
+  s.mayStage = false;
+  s.stager = startStager();
+  if (stageMin() === 0) await s.stager?.started;
+}
+
 export function failed(s: RunState, path: string, err: unknown): void {
   // A corrupt page met mid-run: the index must not be stamped clean, so the next open checks it.
   if (isCorrupt(err)) s.deps.store.distrust();
@@ -181,34 +205,59 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
   noteDigest(s, dir, listing, index, digest);
   const actions = planDir({ dir, source: listing.entries, index, replica, checksum: s.cfg.checksum, isExcluded: s.cfg.isExcluded });
   notePlanned(s, listing.entries.length, actions);
+  await considerStager(s);
   const replicaByName = replica ? new Map(replica.map((e) => [e.name, e])) : null;
   const subdirs: Subdir[] = [];
-
-  for (const action of actions) {
-    await maybeYield(s, action.path);
-    const name = action.path.slice(action.path.lastIndexOf("/") + 1);
-    try {
-      if (action.op === "delete") {
-        if (!keep.has(name)) s.pendingDeletes.push({ path: action.path, kind: action.kind, indexed: !scan });
-        continue;
+  // Copies on the stage worker are placed in plan order, all before this directory's subdirectories.
+  const copies: PendingCopy[] = [];
+  const placeOldest = async () => {
+    // A stop heard here leaves the copy in `copies`, for the finally below to discard.
+    await maybeYield(s, copies[0]!.action.path);
+    const copy = copies.shift()!;
+    await placeCopy(s, copy).catch((err) => actionFailed(s, copy.action.path, err));
+  };
+  try {
+    for (const action of actions) {
+      await maybeYield(s, action.path);
+      try {
+        if (action.op === "delete") {
+          const name = action.path.slice(action.path.lastIndexOf("/") + 1);
+          if (!keep.has(name)) s.pendingDeletes.push({ path: action.path, kind: action.kind, indexed: !scan });
+          continue;
+        }
+        if (action.op === "forget") {
+          if (!s.cfg.dryRun) s.deps.store.write(() => s.deps.store.entries.remove(s.pair, action.path));
+          continue;
+        }
+        if (canStage(s, action)) {
+          const copy = startCopy(s, action, scan);
+          if (copy) copies.push(copy);
+          if (copies.length >= STAGE_DEPTH) await placeOldest();
+          continue;
+        }
+        const sub = await applyAction(s, action, scan, replicaByName?.get(action.path.slice(action.path.lastIndexOf("/") + 1)) ?? null);
+        if (sub) subdirs.push(sub);
+      } catch (err) {
+        actionFailed(s, action.path, err);
       }
-      if (action.op === "forget") {
-        if (!s.cfg.dryRun) s.deps.store.write(() => s.deps.store.entries.remove(s.pair, action.path));
-        continue;
-      }
-      const sub = await applyAction(s, action, scan, replicaByName?.get(name) ?? null);
-      if (sub) subdirs.push(sub);
-    } catch (err) {
-      if (err instanceof SynchroError && err.code === "ABORTED") throw err;
-      if (errnoOf(err) === "ENOENT" && !statEntry(srcAbs(s, action.path), name)) {
-        s.deps.logger.info(`${action.path}: vanished from the source during the run`);
-        continue;
-      }
-      failed(s, action.path, err);
     }
+    while (copies.length > 0) await placeOldest();
+  } finally {
+    // Only a stop (or a fatal error) leaves copies here: none of them may stay as a temporary file.
+    await discardCopies(s, copies);
   }
   const rows = deep ? null : new Map(index.map((r) => [r.name, r]));
-  for (const sub of subdirs) {
+  for (let sub of subdirs) {
+    // A later action in this directory moved the replica's copy away (its old inode was renamed
+    // in the source, and a new directory took the name): make it again and fill it from scratch.
+    if (s.renamedAway.has(sub.path) && !s.cfg.dryRun) {
+      try {
+        if (!ensureReplicaDir(s, sub.path, null)) sub = { ...sub, scan: true, fresh: true, theirs: null };
+      } catch (err) {
+        failed(s, sub.path, err);
+        continue;
+      }
+    }
     const row = rows?.get(sub.path.slice(sub.path.lastIndexOf("/") + 1));
     if (deep || sub.fresh || !row || row.ino !== sub.entry.ino) await syncDir(s, sub.path, sub.entry, sub.scan, sub.theirs);
     else if (row.mode !== sub.entry.mode || row.mtime !== sub.entry.mtime) await syncDir(s, sub.path, sub.entry, false, null, false);
@@ -327,6 +376,8 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     salt: digestSalt(cfg.excludes),
     digests: pair < 0 || cfg.checksum ? null : deps.store.entries.digests(pair),
     ahead: null,
+    stager: null,
+    mayStage: false,
   };
 }
 
@@ -340,12 +391,17 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
   }
   const { cfg } = s;
   s.ahead = scan || !s.digests ? null : startWalkAhead({ ...cfg, salt: s.salt, digests: s.digests, indexed: s.replicaEntries });
+  s.mayStage = !cfg.dryRun;
   try {
     await syncDir(s, "", rootEntry, scan);
   } finally {
     if (s.ahead) s.deps.logger.debug(s.ahead.summary());
     s.ahead?.close();
     s.ahead = null;
+    if (s.stager) s.deps.logger.debug(s.stager.summary());
+    s.stager?.close();
+    s.stager = null;
+    s.mayStage = false;
   }
   return finishWalk(s, rootEntry, scan);
 }

@@ -22,10 +22,10 @@ function specifiers(file: string): { name: string; dynamic: boolean }[] {
 
 const isBuiltin = (name: string) => name.startsWith("node:") || builtinModules.includes(name);
 
-for (const name of ["synchro.mjs", "index.mjs", "walk-ahead-worker.mjs"]) {
+for (const name of ["synchro.mjs", "index.mjs", "walk-ahead-worker.mjs", "stage-worker.mjs"]) {
   test(`dist/${name} inlines every package; only better-sqlite3 stays outside, loaded lazily for Node`, () => {
     const outside = specifiers(dist(name)).filter((s) => !isBuiltin(s.name));
-    assert.equal(outside, name.startsWith("walk-ahead") ? [] : [{ name: "better-sqlite3", dynamic: true }]);
+    assert.equal(outside, name.endsWith("-worker.mjs") ? [] : [{ name: "better-sqlite3", dynamic: true }]);
     const code = readFileSync(dist(name), "utf8");
     assert.ok(code.includes("createXXHash128"), "hash-wasm is inlined");
   });
@@ -44,12 +44,14 @@ test("on Deno the CLI bundle runs alone, with no node_modules, with only read/wr
   try {
     copyFileSync(dist("synchro.mjs"), join(t.root, "synchro.mjs"));
     copyFileSync(dist("walk-ahead-worker.mjs"), join(t.root, "walk-ahead-worker.mjs"));
+    copyFileSync(dist("stage-worker.mjs"), join(t.root, "stage-worker.mjs"));
     writeTree(t.src, { "a.txt": "hello", d: { "b.txt": "world" }, e: { "e.txt": "e" }, l: { link: "d/b.txt" } });
-    // The worker normally waits for 20,000 entries; here every re-sync gets one.
-    const env = { ...process.env, NO_COLOR: "1", SYNCHRO_WALK_AHEAD_MIN: "0" };
+    // The workers normally wait for 20,000 entries or 1,000 copies; here every run gets them.
+    const env = { ...process.env, NO_COLOR: "1", SYNCHRO_WALK_AHEAD_MIN: "0", SYNCHRO_STAGE_MIN: "0" };
     const run = (...args: string[]) => spawnSync(deno, [...DENO_FLAGS, "synchro.mjs", ...args], { cwd: t.root, encoding: "utf8", env });
-    const first = run("sync", "src", "dst", "--state", "state/index.db");
+    const first = run("sync", "src", "dst", "--state", "state/index.db", "--verbose");
     assert.is(first.status, 0, first.stderr);
+    assert.match(first.stderr, /stage worker staged 3 small copies/);
     assert.is(rsyncDiff(t.src, t.dst), "");
     writeTree(t.src, { "c.txt": "more", e: { "new.txt": "in the worker's half" } });
     const second = run("sync", "src", "dst", "--state", "state/index.db", "--verbose");

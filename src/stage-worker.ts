@@ -1,0 +1,28 @@
+// The worker half of src/stager.ts: copies small files to temporary names on the second core.
+import { parentPort } from "node:worker_threads";
+import { loadHasher } from "./hash.ts";
+import { SourceChanged, stageSmall } from "./apply.ts";
+import { statEntry } from "./walk.ts";
+import type { StageReply, StageRequest } from "./stage-protocol.ts";
+
+function stage(r: StageRequest): StageReply {
+  try {
+    const staged = stageSmall(r.src, r.dst, r.entry, () => statEntry(r.src, r.entry.name));
+    return { id: r.id, ...staged };
+  } catch (err) {
+    const e = err as { code?: unknown; path?: unknown; message?: unknown };
+    return {
+      id: r.id,
+      error: {
+        changed: err instanceof SourceChanged,
+        message: String(e?.message ?? err),
+        ...(typeof e?.code === "string" ? { code: e.code } : {}),
+        ...(typeof e?.path === "string" ? { path: e.path } : {}),
+      },
+    };
+  }
+}
+
+await loadHasher();
+parentPort!.on("message", (batch: StageRequest[]) => parentPort!.postMessage(batch.map(stage)));
+parentPort!.postMessage("ready");
