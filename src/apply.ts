@@ -1,5 +1,5 @@
 import {
-  chmodSync, closeSync, constants, copyFileSync, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync,
+  chmodSync, closeSync, constants, copyFileSync, fchmodSync, fstatSync, futimesSync, lstatSync, lutimesSync, mkdirSync,
   openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, writeSync,
 } from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -26,6 +26,7 @@ const tempPathIn = (dirAbs: string): string => `${dirAbs}/${TEMP_PREFIX}${TEMP_R
 /** Files up to this size are read whole, hashed and written in one go; larger ones are copied by chunks. */
 const SMALL_FILE = 1 << 20;
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
 const O_DIRECTORY = constants.O_DIRECTORY ?? 0;
 
 export interface Written {
@@ -130,13 +131,27 @@ export const isSmallFile = (entry: Entry): boolean => entry.size <= SMALL_FILE;
 export function stageSmall(srcAbs: string, dstAbs: string, entry: Entry, restat: () => Entry | null): Staged {
   const tmp = tempPathIn(dirname(dstAbs));
   try {
-    const data = readFileSync(srcAbs);
+    const data = readSource(srcAbs);
     const hash = hashBuffer(data);
     writeSmall(tmp, data, entry, restat);
     return { tmp, hash };
   } catch (err) {
     unlinkQuiet(tmp);
     throw err;
+  }
+}
+
+/**
+ * Reads a small source file whole. O_NONBLOCK because a fifo put in a file's place since the
+ * walk would block the read forever, and no Ctrl+C could get through to a worker thread.
+ */
+function readSource(srcAbs: string): Buffer {
+  const fd = openSync(srcAbs, constants.O_RDONLY | O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw new SourceChanged("no longer a regular file");
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

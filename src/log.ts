@@ -49,7 +49,13 @@ export function fileReporter(
     throw err;
   };
   // A CLI that exits without close() (a fatal error) still gets its last op lines written.
-  const onExit = () => flush();
+  const onExit = () => {
+    try {
+      flush();
+    } catch {
+      // Exiting already: the error that got us here is the one to show.
+    }
+  };
   process.on("exit", onExit);
 
   function reopenIfMoved(): void {
@@ -73,8 +79,12 @@ export function fileReporter(
     if (pending === "" || closed) return;
     const text = pending;
     pending = "";
-    reopenIfMoved();
-    writeSync(fd, text);
+    try {
+      reopenIfMoved();
+      writeSync(fd, text);
+    } catch (err) {
+      throw unwritable(file, err);
+    }
   }
 
   /** An op line: written within FLUSH_MS, in order with every other line. */
@@ -88,8 +98,12 @@ export function fileReporter(
   function line(level: string, text: string, date = new Date(now())): void {
     rethrow();
     flush();
-    reopenIfMoved();
-    writeSync(fd, `${date.toISOString()} ${level.toUpperCase()} ${text}\n`);
+    try {
+      reopenIfMoved();
+      writeSync(fd, `${date.toISOString()} ${level.toUpperCase()} ${text}\n`);
+    } catch (err) {
+      throw unwritable(file, err);
+    }
   }
 
   return {
@@ -100,10 +114,14 @@ export function fileReporter(
     },
     buffered,
     close() {
-      flush();
-      closed = true;
-      process.off("exit", onExit);
-      closeSync(fd);
+      try {
+        rethrow();
+        flush();
+      } finally {
+        closed = true;
+        process.off("exit", onExit);
+        closeSync(fd);
+      }
     },
   };
 }
@@ -113,9 +131,12 @@ function openLog(file: string): number {
     mkdirSync(dirname(file), { recursive: true });
     return openSync(file, "a");
   } catch (err) {
-    throw new SynchroError("LOG_UNWRITABLE", `cannot write the log file ${file}: ${errnoOf(err) ?? (err as Error).message}`);
+    throw unwritable(file, err);
   }
 }
+
+const unwritable = (file: string, err: unknown): SynchroError =>
+  err instanceof SynchroError ? err : new SynchroError("LOG_UNWRITABLE", `cannot write the log file ${file}: ${errnoOf(err) ?? (err as Error).message}`);
 
 export interface Log {
   logger: Logger;

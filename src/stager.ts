@@ -99,6 +99,9 @@ export function startStager(): Stager | null {
       if (gone) return Promise.reject(new StagerGone("the stage worker is gone"));
       const id = nextId++;
       const result = new Promise<Staged>((resolve, reject) => waiting.set(id, { resolve, reject }));
+      // Awaited only when its turn to be placed comes, maybe 128 copies later: until then a
+      // failure (an unreadable source) must not count as an unhandled rejection, which ends the process.
+      result.catch(() => {});
       queue.push({ id, src, dst, entry });
       if (queue.length >= BATCH) stager.flush();
       return result;

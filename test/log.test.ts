@@ -2,7 +2,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createLog } from "../src/log.ts";
-import { sandbox } from "./fixtures/tree.ts";
+import { existsSync } from "node:fs";
+import { sandbox, writeTree, rsyncDiff } from "./fixtures/tree.ts";
+import { runCli, syncArgs } from "./fixtures/cli.ts";
 
 const read = (file: string) => readFileSync(file, "utf8");
 const levels = (file: string) => read(file).trimEnd().split("\n").map((l) => l.split(" ").slice(1).join(" "));
@@ -34,6 +36,21 @@ test("buffered op lines reach the file on their own, with no later line or close
     while (!read(t.log).includes("create late") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.match(read(t.log), / INFO create late\n$/);
     log.close();
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a log that fills up during the run is one clear line and exit 2, after the replica is written", () => {
+  if (!existsSync("/dev/full")) return;
+  const t = sandbox();
+  try {
+    writeTree(t.src, { a: { "1.txt": "1", "2.txt": "2" } });
+    const r = runCli(syncArgs(t, "--log", "/dev/full"));
+    assert.is(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^synchro: cannot write the log file \/dev\/full: ENOSPC$/m);
+    assert.not.ok(r.stderr.includes("    at "), r.stderr);
+    assert.is(rsyncDiff(t.src, t.dst), "");
   } finally {
     t.cleanup();
   }

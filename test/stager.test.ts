@@ -1,9 +1,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, readFileSync, readdirSync, renameSync } from "node:fs";
+import { chmodSync, chownSync, readFileSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { sync, type Logger } from "../src/index.ts";
 import { sandbox, writeTree, rsyncDiff, writeFileSync, mkdirSync } from "./fixtures/tree.ts";
+import { runCli } from "./fixtures/cli.ts";
 
 // Every small copy goes through the stage worker: at 0 a run also waits for it to start.
 const before = process.env.SYNCHRO_STAGE_MIN;
@@ -91,6 +92,34 @@ test("a stop while copies are staged leaves no temporary file, and the next run 
     const s = await sync(opts);
     assert.is(s.result, "ok");
     assert.is(rsyncDiff(t.src, t.dst), "");
+    assert.equal(tempFiles(t.dst), []);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("staged copies that fail mid-batch are errors of their own paths, not the end of the run", () => {
+  const t = sandbox();
+  const NOBODY = 65534;
+  try {
+    chmodSync(t.root, 0o755);
+    for (const dir of [t.dst, join(t.root, "state")]) {
+      mkdirSync(dir);
+      chownSync(dir, NOBODY, NOBODY);
+    }
+    // Enough copies that the run yields to the event loop while a failed one waits its turn:
+    // a rejection nobody awaits yet once ended the process (unhandled rejection).
+    writeTree(t.src, { a: files(600, "a") });
+    // Root reads anything: as nobody these two fail in the worker, in the middle of its batches.
+    chmodSync(join(t.src, "a", "f5.txt"), 0o000);
+    chmodSync(join(t.src, "a", "f25.txt"), 0o000);
+    const r = runCli(["sync", t.src, t.dst, "--state", t.state, "--verbose"], { uid: NOBODY, env: { SYNCHRO_STAGE_MIN: "0" } });
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /a\/f5\.txt: reading source: EACCES/);
+    assert.match(r.stderr, /a\/f25\.txt: reading source: EACCES/);
+    assert.match(r.stderr, /stage worker staged 598 small copies/);
+    assert.not.ok(r.stderr.includes("    at "), r.stderr);
+    assert.is(readdirSync(join(t.dst, "a")).length, 598);
     assert.equal(tempFiles(t.dst), []);
   } finally {
     t.cleanup();
