@@ -1,12 +1,12 @@
 import {
   chmodSync, closeSync, constants, copyFileSync, fchmodSync, fstatSync, futimesSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, writeSync,
+  openSync, readSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, writeSync,
 } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
 import { SynchroError, errnoOf } from "./errors.ts";
 import { hashBuffer, newHasher } from "./hash.ts";
-import { existsQuiet, inodeAndCtime, mtimeOf, type Entry, type Kind } from "./walk.ts";
+import { entryFromStats, existsQuiet, inodeAndCtime, mtimeOf, type Entry, type Kind } from "./walk.ts";
 
 /**
  * The only module that writes the replica. Every file lands under a temporary name in its
@@ -105,13 +105,13 @@ export interface Staged {
 /**
  * Copies one regular file to a temporary name beside `dstAbs` and returns it with its hash.
  * Throws SourceChanged when the source moved under us (the temp file is removed); `restat`
- * gives the source's stat now. An abort (Ctrl+C) between chunks of a large file throws
+ * gives the source's stat now, for a large file (a small one is checked by its descriptor). An abort (Ctrl+C) between chunks of a large file throws
  * ABORTED and removes the temp file. `onChunk` hears the bytes copied so far, for progress.
  */
 export async function stageFile(
   srcAbs: string, dstAbs: string, entry: Entry, restat: () => Entry | null, signal?: AbortSignal, onChunk?: (copied: number) => void,
 ): Promise<Staged> {
-  if (isSmallFile(entry)) return stageSmall(srcAbs, dstAbs, entry, restat);
+  if (isSmallFile(entry)) return stageSmall(srcAbs, dstAbs, entry);
   const tmp = tempPathIn(dirname(dstAbs));
   try {
     const hash = await copyInChunks(srcAbs, tmp, signal, onChunk);
@@ -128,12 +128,12 @@ export async function stageFile(
 export const isSmallFile = (entry: Entry): boolean => entry.size <= SMALL_FILE;
 
 /** stageFile for a small file: read whole, hashed, written under a temporary name in one go. */
-export function stageSmall(srcAbs: string, dstAbs: string, entry: Entry, restat: () => Entry | null): Staged {
+export function stageSmall(srcAbs: string, dstAbs: string, entry: Entry): Staged {
   const tmp = tempPathIn(dirname(dstAbs));
   try {
-    const data = readSource(srcAbs);
+    const data = readSource(srcAbs, entry);
     const hash = hashBuffer(data);
-    writeSmall(tmp, data, entry, restat);
+    writeSmall(tmp, data, entry);
     return { tmp, hash };
   } catch (err) {
     unlinkQuiet(tmp);
@@ -142,14 +142,26 @@ export function stageSmall(srcAbs: string, dstAbs: string, entry: Entry, restat:
 }
 
 /**
- * Reads a small source file whole. O_NONBLOCK because a fifo put in a file's place since the
- * walk would block the read forever, and no Ctrl+C could get through to a worker thread.
+ * Reads a small source file whole and proves, by an fstat of the same descriptor after the read,
+ * that the bytes are the file the walk saw: same inode, size, mtime and ctime. A file replaced
+ * by a rename meanwhile was still copied faithfully as the version we record; the next run sees
+ * the new inode. One fstat instead of readFileSync's own plus an lstat by path: a first copy
+ * made 5 stats per file, now 3. O_NONBLOCK: a fifo put in the file's place cannot block the read.
  */
-function readSource(srcAbs: string): Buffer {
+function readSource(srcAbs: string, entry: Entry): Buffer {
   const fd = openSync(srcAbs, constants.O_RDONLY | O_NONBLOCK);
   try {
-    if (!fstatSync(fd).isFile()) throw new SourceChanged("no longer a regular file");
-    return readFileSync(fd);
+    const buf = Buffer.allocUnsafe(entry.size);
+    let n = 0;
+    while (n < entry.size) {
+      const k = readSync(fd, buf, n, entry.size - n, n);
+      if (k === 0) break;
+      n += k;
+    }
+    // A file that grew is caught here by its size, one that shrank by its size or its short read.
+    const now = entryFromStats(entry.name, fstatSync(fd, { bigint: true }), null);
+    if (n !== entry.size || !sameSource(entry, now)) throw new SourceChanged(`changed while being copied`);
+    return buf;
   } finally {
     closeSync(fd);
   }
@@ -178,12 +190,11 @@ export function placeFile(staged: Staged, dstAbs: string, beforeReplace?: () => 
  * Writes a small file, checks the source did not move, and sets mode and mtime, all through
  * the one descriptor: no second open and close as writeFileSync + setMeta took.
  */
-function writeSmall(tmp: string, data: Buffer, entry: Entry, restat: () => Entry | null): void {
+function writeSmall(tmp: string, data: Buffer, entry: Entry): void {
   // 'wx' is O_CREAT|O_EXCL: it never opens an existing file or follows a link at the temp name.
   const fd = openSync(tmp, "wx", 0o600);
   try {
     writeFileSync(fd, data);
-    if (!sameSource(entry, restat())) throw new SourceChanged(`changed while being copied`);
     setMetaOn(fd, entry);
   } finally {
     closeSync(fd);

@@ -2,12 +2,11 @@
 import { parentPort } from "node:worker_threads";
 import { loadHasher } from "./hash.ts";
 import { SourceChanged, stageSmall } from "./apply.ts";
-import { statEntry } from "./walk.ts";
 import type { StageReply, StageRequest } from "./stage-protocol.ts";
 
 function stage(r: StageRequest): StageReply {
   try {
-    const staged = stageSmall(r.src, r.dst, r.entry, () => statEntry(r.src, r.entry.name));
+    const staged = stageSmall(r.src, r.dst, r.entry);
     return { id: r.id, ...staged };
   } catch (err) {
     const e = err as { code?: unknown; path?: unknown; message?: unknown };
