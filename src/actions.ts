@@ -10,7 +10,8 @@ import { tryRename } from "./renames.ts";
 import { moveToBackup } from "./backup.ts";
 import { mayReplaceDir } from "./deletes.ts";
 import { copyEnded, copyStarted } from "./progress.ts";
-import { dstAbs, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
+import { drain, renameLater } from "./placing.ts";
+import { dstAbs, failed, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
 
 /** A copy is retried this often when the source keeps changing under it, then left for the next run. */
 const COPY_ATTEMPTS = 3;
@@ -68,14 +69,46 @@ async function copyAction(s: RunState, action: CopyAct): Promise<void> {
   // failed copy leaves the replica's file where the index says it is.
   const backup = action.op === "update" && s.cfg.backupDir ? () => moveToBackup(s, path) : undefined;
   const done = await copyWithRetry(s, path, action.entry, onChunk).finally(() => copyEnded(s));
-  if (done) place(s, action.op, path, done.entry, done.staged, backup);
+  if (done) await place(s, action.op, path, done.entry, done.staged, backup);
 }
 
-function place(s: RunState, op: CopyAct["op"], path: string, entry: Entry, staged: Staged, backup?: () => void): void {
-  s.touched.add(parentOf(path));
-  putRow(s, path, entry, placeFile(staged, dstAbs(s, path), backup));
-  s.bytes += entry.size;
-  record(s, op, path, entry.size);
+/** Renames a complete copy into place and records it: later, off this thread, when the run allows (src/placing.ts). */
+async function place(s: RunState, op: CopyAct["op"], path: string, entry: Entry, staged: Staged, backup?: () => void): Promise<void> {
+  const landed = (written: { hash: string | null; rIno: number; rCtime: number }) => {
+    s.touched.add(parentOf(path));
+    putRow(s, path, entry, written);
+    s.bytes += entry.size;
+    record(s, op, path, entry.size);
+  };
+  if (!s.placings || backup) {
+    landed(placeFile(staged, dstAbs(s, path), backup));
+    return;
+  }
+  const reportLate = (err: unknown) => {
+    try {
+      failed(s, path, err);
+    } catch {
+      // The index itself failed while recording a failure: the run's own error says more.
+    }
+  };
+  await renameLater(s.placings, path, staged, dstAbs(s, path), () => {
+    try {
+      landed({ hash: staged.hash, ...inodeAndCtime(dstAbs(s, path)) });
+    } catch (err) {
+      reportLate(err);
+    }
+  }, reportLate);
+}
+
+/**
+ * Rename detection reads the index and the replica under another path, so any rename still in
+ * flight must land first; only a create whose inode the index knows can be a rename at all.
+ */
+async function renameDetected(s: RunState, path: string, entry: Entry): Promise<boolean> {
+  if (s.placings && s.placings.inFlight.size > 0 && s.pair >= 0 && s.deps.store.entries.byIno(s.pair, entry.ino).length > 0) {
+    await drain(s.placings);
+  }
+  return tryRename(s, path, entry);
 }
 
 /** A small file's copy handed to the stage worker (src/stager.ts), waiting to be placed. */
@@ -98,8 +131,8 @@ export function canStage(s: RunState, action: Action): action is CopyAct {
  * rename detection serves is renamed here instead (null): until a staged copy is placed, the
  * replica and its index rows are as they were, so the renames see what a sequential run would.
  */
-export function startCopy(s: RunState, action: CopyAct, scan: boolean): PendingCopy | null {
-  if (action.op === "create" && !scan && tryRename(s, action.path, action.entry)) return null;
+export async function startCopy(s: RunState, action: CopyAct, scan: boolean): Promise<PendingCopy | null> {
+  if (action.op === "create" && !scan && (await renameDetected(s, action.path, action.entry))) return null;
   return { action, staged: s.stager!.stage(srcAbs(s, action.path), dstAbs(s, action.path), action.entry) };
 }
 
@@ -114,7 +147,7 @@ export async function placeCopy(s: RunState, copy: PendingCopy): Promise<void> {
     await copyAction(s, copy.action);
     return;
   }
-  place(s, copy.action.op, copy.action.path, copy.action.entry, staged);
+  await place(s, copy.action.op, copy.action.path, copy.action.entry, staged);
 }
 
 /** A stopped run's staged copies: each is waited for and its temporary file removed, so none is left behind. */
@@ -182,7 +215,7 @@ export async function applyAction(s: RunState, action: Action, scan: boolean, th
     case "create":
     case "symlink":
     case "mkdir":
-      if (!scan && !action.replaces && tryRename(s, action.path, action.entry)) {
+      if (!scan && !action.replaces && (await renameDetected(s, action.path, action.entry))) {
         // A dry run moved nothing, so the index has nothing under the new name to compare with.
         return action.op === "mkdir" && !s.cfg.dryRun ? { path: action.path, entry: action.entry, scan: false, fresh: true } : null;
       }

@@ -11,6 +11,7 @@ import type { Trigger, RunResult } from "./store/runs.ts";
 import { applyDeletes, type PendingDelete } from "./deletes.ts";
 import { applyAction, canStage, discardCopies, ensureReplicaDir, placeCopy, startCopy, type PendingCopy, type Subdir } from "./actions.ts";
 import { stageMin, startStager, type Stager } from "./stager.ts";
+import { drain, drainDir, newPlacings, type Placings } from "./placing.ts";
 import { digestSalt, listingDigest, matchesIndex } from "./digest.ts";
 import { startWalkAhead, type WalkAhead } from "./walk-ahead.ts";
 import { emitProgress, newProgress, notePlanned, progressTick, type ProgressState } from "./progress.ts";
@@ -86,6 +87,8 @@ export interface RunState {
   /** A worker staging small copies on the other core (src/stager.ts), once `mayStage` run has planned enough of them. */
   stager: Stager | null;
   mayStage: boolean;
+  /** Final renames of copies in flight on libuv's threads (src/placing.ts); null where every rename is made in place. */
+  placings: Placings | null;
 }
 
 export const srcAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.source : `${s.cfg.source}/${path}`);
@@ -230,7 +233,7 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
           continue;
         }
         if (canStage(s, action)) {
-          const copy = startCopy(s, action, scan);
+          const copy = await startCopy(s, action, scan);
           if (copy) copies.push(copy);
           if (copies.length >= STAGE_DEPTH) await placeOldest();
           continue;
@@ -262,7 +265,7 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
     if (deep || sub.fresh || !row || row.ino !== sub.entry.ino) await syncDir(s, sub.path, sub.entry, sub.scan, sub.theirs);
     else if (row.mode !== sub.entry.mode || row.mtime !== sub.entry.mtime) await syncDir(s, sub.path, sub.entry, false, null, false);
   }
-  if (dir !== "") finishDir(s, dir, dirEntry, theirs);
+  if (dir !== "") await finishDir(s, dir, dirEntry, theirs);
 }
 
 
@@ -271,8 +274,10 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
  * On a scan, `theirs` is the replica's directory as listed: a mode or mtime changed there is repaired
  * too. Like every directory settle, silently: rsync -a itself leaves new directories' mtimes a few ms off.
  */
-function finishDir(s: RunState, dir: string, entry: Entry, theirs: Entry | null): void {
+async function finishDir(s: RunState, dir: string, entry: Entry, theirs: Entry | null): Promise<void> {
   if (s.cfg.dryRun) return;
+  // A read-only directory's mode would refuse the renames still on their way into it.
+  if (s.placings && (entry.mode & 0o200) === 0) await drainDir(s.placings, dir);
   if (s.vouched.delete(dir) && !s.touched.has(dir)) return;
   const drifted = theirs?.kind === "dir" && (theirs.mode !== entry.mode || !sameMtime(theirs.mtime, entry.mtime));
   const row = s.deps.store.entries.get(s.pair, dir);
@@ -318,7 +323,7 @@ async function walkUnchanged(s: RunState, dir: string, dirEntry: Entry, entries:
     await syncDir(s, path, e, remade);
   }
   // Not a scan, so there is no replica listing to compare the dir's own meta with.
-  if (dir !== "") finishDir(s, dir, dirEntry, null);
+  if (dir !== "") await finishDir(s, dir, dirEntry, null);
 }
 
 /** Keeps a directory's digest while its rows match its listing; drops it before any of them changes. */
@@ -378,6 +383,7 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     ahead: null,
     stager: null,
     mayStage: false,
+    placings: null,
   };
 }
 
@@ -392,9 +398,14 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
   const { cfg } = s;
   s.ahead = scan || !s.digests ? null : startWalkAhead({ ...cfg, salt: s.salt, digests: s.digests, indexed: s.replicaEntries });
   s.mayStage = !cfg.dryRun;
+  // Not on a scan: there a check may read a replica file whose rename is still in flight.
+  s.placings = scan || cfg.dryRun || cfg.backupDir ? null : newPlacings();
   try {
     await syncDir(s, "", rootEntry, scan);
   } finally {
+    // Even on a stop or a failure: what has been renamed is recorded before the run ends.
+    if (s.placings) await drain(s.placings);
+    s.placings = null;
     if (s.ahead) s.deps.logger.debug(s.ahead.summary());
     s.ahead?.close();
     s.ahead = null;
