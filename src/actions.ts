@@ -84,20 +84,21 @@ async function place(s: RunState, op: CopyAct["op"], path: string, entry: Entry,
     landed(placeFile(staged, dstAbs(s, path), backup));
     return;
   }
-  const reportLate = (err: unknown) => {
-    try {
-      failed(s, path, err);
-    } catch {
-      // The index itself failed while recording a failure: the run's own error says more.
-    }
-  };
-  await renameLater(s.placings, path, staged, dstAbs(s, path), () => {
-    try {
-      landed({ hash: staged.hash, ...inodeAndCtime(dstAbs(s, path)) });
-    } catch (err) {
-      reportLate(err);
-    }
-  }, reportLate);
+  await renameLater(
+    s.placings, path, staged, dstAbs(s, path),
+    () => {
+      let written;
+      try {
+        written = { hash: staged.hash, ...inodeAndCtime(dstAbs(s, path)) };
+      } catch (err) {
+        // Gone again the moment it landed (someone else's delete): this path's error, not the run's.
+        failed(s, path, err);
+        return;
+      }
+      landed(written);
+    },
+    (err) => failed(s, path, err),
+  );
 }
 
 /**
@@ -211,6 +212,9 @@ export interface Subdir {
 
 /** Runs one planned action; returns the directory to walk into next, if the action was a directory. */
 export async function applyAction(s: RunState, action: Action, scan: boolean, theirs: Entry | null): Promise<Subdir | null> {
+  // Replacing a directory is refused after any error of the run (deletes.ts): a rename still in
+  // flight may yet fail, so it must land first.
+  if ("replaces" in action && action.replaces === "dir" && s.placings) await drain(s.placings);
   switch (action.op) {
     case "create":
     case "symlink":

@@ -9,10 +9,17 @@ export interface PendingDelete {
   kind: Kind;
   /** True when the index (not a replica listing) said this path exists. */
   indexed: boolean;
+  /** How many renames had moved replica entries away (s.renamedAway) when this delete was planned. */
+  after: number;
 }
 
-const isUnder = (path: string, roots: Set<string>): boolean => {
-  for (let p = path; p !== ""; p = parentOf(p)) if (roots.has(p)) return true;
+/**
+ * Whether the delete's path, or a directory above it, was renamed away after the delete was
+ * planned: what it meant to delete has moved, and what stands there now is another entry. A
+ * delete planned later, while walking what a rename brought into that path, still holds.
+ */
+const movedSince = (d: PendingDelete, renamedAway: Map<string, number>): boolean => {
+  for (let p = d.path; p !== ""; p = parentOf(p)) if ((renamedAway.get(p) ?? 0) > d.after) return true;
   return false;
 };
 
@@ -41,7 +48,7 @@ export function deleteLimit(s: RunState, replicaEntries: number): number {
  */
 export function mayReplaceDir(s: RunState, path: string): boolean {
   const indexed = s.deps.store.entries.get(s.pair, path) !== null;
-  const n = entriesIn(s, { path, kind: "dir", indexed });
+  const n = entriesIn(s, { path, kind: "dir", indexed, after: s.renamedAway.size });
   if (s.errors.length > 0) {
     s.deps.logger.warn(`${path}: replacing this directory (${n} entries) waits for a run without errors`);
     return false;
@@ -61,7 +68,7 @@ export function mayReplaceDir(s: RunState, path: string): boolean {
  */
 export function applyDeletes(s: RunState): { refused: number; limit: number } {
   const live = s.pendingDeletes.filter(
-    (d) => !isUnder(d.path, s.renamedAway) && (!d.indexed || s.deps.store.entries.get(s.pair, d.path) !== null),
+    (d) => !movedSince(d, s.renamedAway) && (!d.indexed || s.deps.store.entries.get(s.pair, d.path) !== null),
   );
   const counted = live.map((d) => ({ d, n: entriesIn(s, d) }));
   const total = counted.reduce((sum, c) => sum + c.n, 0);

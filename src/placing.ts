@@ -18,25 +18,41 @@ export const MAX_IN_FLIGHT = 64;
 export interface Placings {
   /** Replica path -> its rename, until it has landed and been recorded. */
   inFlight: Map<string, Promise<void>>;
+  /** The index failed while a landing was recorded: thrown at the next start or drain, as if it had failed there. */
+  failure: { err: unknown } | null;
 }
 
-export const newPlacings = (): Placings => ({ inFlight: new Map() });
+export const newPlacings = (): Placings => ({ inFlight: new Map(), failure: null });
+
+function rethrow(p: Placings): void {
+  if (!p.failure) return;
+  const { err } = p.failure;
+  p.failure = null;
+  throw err;
+}
 
 /**
- * Starts renaming `staged` to `dstAbs`. `landed` records it once in place; `failed` reports it
- * after the temporary file is removed. Neither may throw: their errors have nowhere to go.
+ * Starts renaming `staged` to `dstAbs`. `landed` records it once in place; `failed` reports a
+ * rename that failed, after its temporary file is removed. If either throws (the index failed),
+ * the error ends the run at its next start or drain.
  */
 export async function renameLater(
   p: Placings, path: string, staged: Staged, dstAbs: string, landed: () => void, failed: (err: unknown) => void,
 ): Promise<void> {
+  rethrow(p);
   while (p.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(p.inFlight.values());
+  rethrow(p);
   const done = new Promise<void>((resolve) => {
     rename(staged.tmp, dstAbs, (err) => {
       p.inFlight.delete(path);
-      if (err) {
-        discardStaged(staged);
-        failed(err);
-      } else landed();
+      try {
+        if (err) {
+          discardStaged(staged);
+          failed(err);
+        } else landed();
+      } catch (e) {
+        p.failure ??= { err: e };
+      }
       resolve();
     });
   });
@@ -46,6 +62,7 @@ export async function renameLater(
 /** Waits until every rename in flight has landed and been recorded. */
 export async function drain(p: Placings): Promise<void> {
   while (p.inFlight.size > 0) await Promise.all([...p.inFlight.values()]);
+  rethrow(p);
 }
 
 /** Waits for the renames into one directory. */

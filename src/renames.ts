@@ -27,7 +27,8 @@ export function tryRename(s: RunState, path: string, entry: Entry): boolean {
   if (s.pair < 0) return false;
   for (const row of s.deps.store.entries.byIno(s.pair, entry.ino)) {
     const from = joinPath(row.dir, row.name);
-    if (from === path || row.kind !== entry.kind) continue;
+    // A directory cannot move into its own subtree (EINVAL): that new copy is made, not moved.
+    if (from === path || row.kind !== entry.kind || path.startsWith(`${from}/`)) continue;
     if (entry.kind === "file" && !sameFileMeta(row, entry)) continue;
     if (entry.kind === "symlink" && row.target !== entry.target) continue;
     if (s.renamedAway.has(from) || s.cfg.isExcluded(from, row.kind)) continue;
@@ -48,7 +49,7 @@ export function tryRename(s: RunState, path: string, entry: Entry): boolean {
       s.touched.add(parentOf(from));
       s.touched.add(parentOf(path));
     }
-    s.renamedAway.add(from);
+    s.renamedAway.set(from, s.renamedAway.size + 1);
     record(s, "rename", path, entry.kind === "file" ? entry.size : null, { from });
     return true;
   }

@@ -1,7 +1,7 @@
 import { loadHasher } from "./hash.ts";
 import { isRealDir } from "./apply.ts";
 import { statEntry, type Entry } from "./walk.ts";
-import { dstAbs, finishWalk, parentOf, srcAbs, syncDir, walkAndApply, type RunState } from "./run.ts";
+import { dstAbs, finishWalk, openReplicaRoot, parentOf, srcAbs, syncDir, walkAndApply, type RunState } from "./run.ts";
 import { ensureReplicaDir } from "./actions.ts";
 
 /** A directory to rescan, found by climbing from a dirty path to something the index can vouch for. */
@@ -58,6 +58,7 @@ function covered(s: RunState, dir: string): boolean {
 export async function walkDirs(s: RunState, rootEntry: Entry, dirs: Iterable<string>): Promise<{ refused: number; limit: number }> {
   if (!s.cfg.dryRun && !isRealDir(s.cfg.replica)) return walkAndApply(s, rootEntry, true);
   await loadHasher();
+  openReplicaRoot(s);
   s.walked = new Map();
   const targets = new Map<string, Target>();
   for (const dir of dirs) {

@@ -62,7 +62,8 @@ export interface RunState {
   errors: { path: string; error: string }[];
   plan: NonNullable<SyncSummary["plan"]>;
   pendingDeletes: PendingDelete[];
-  renamedAway: Set<string>;
+  /** Replica paths whose entry a rename moved elsewhere this run, each with its rename's number (1, 2, ...). */
+  renamedAway: Map<string, number>;
   /** Replica dirs whose mtime our own writes disturbed; reset after the run's last write. */
   touched: Set<string>;
   backupStamp: string;
@@ -191,7 +192,7 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
     s.deps.logger.info(`${dir}: vanished from the source during the run`);
     const indexed = s.deps.store.entries.get(s.pair, dir) !== null;
     if (!indexed && !s.cfg.dryRun && removeEmptyDir(dstAbs(s, dir))) record(s, "rmdir", dir, null);
-    else s.pendingDeletes.push({ path: dir, kind: "dir", indexed });
+    else s.pendingDeletes.push({ path: dir, kind: "dir", indexed, after: s.renamedAway.size });
     return;
   }
   if (listing.error) {
@@ -225,7 +226,7 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
       try {
         if (action.op === "delete") {
           const name = action.path.slice(action.path.lastIndexOf("/") + 1);
-          if (!keep.has(name)) s.pendingDeletes.push({ path: action.path, kind: action.kind, indexed: !scan });
+          if (!keep.has(name)) s.pendingDeletes.push({ path: action.path, kind: action.kind, indexed: !scan, after: s.renamedAway.size });
           continue;
         }
         if (action.op === "forget") {
@@ -370,7 +371,7 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
   const stamp = new Date(deps.now()).toISOString().replace(/[:.]/g, "-");
   return {
     cfg, deps, pair, runId, counts: emptyCounts(), bytes: 0, errors: [], plan: [], pendingDeletes: [],
-    renamedAway: new Set(), touched: new Set(), backupStamp: stamp, lastYield: deps.now(),
+    renamedAway: new Map(), touched: new Set(), backupStamp: stamp, lastYield: deps.now(),
     replicaEntries: indexed,
     replicaSeen: 0,
     inlineDeletes: 0,
@@ -387,6 +388,19 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
   };
 }
 
+/**
+ * A read-only source root gives a read-only replica root, and as non-root no update can then be
+ * renamed into it: open it for this run, as ensureReplicaDir does below. settleTouchedDirs puts
+ * its mode back at the end.
+ */
+export function openReplicaRoot(s: RunState): void {
+  if (s.cfg.dryRun) return;
+  const root = statEntry(s.cfg.replica, "");
+  if (root?.kind !== "dir" || (root.mode & 0o200) !== 0) return;
+  makeWritable(s.cfg.replica, root.mode);
+  s.touched.add("");
+}
+
 /** Walks the source from the root, planning against the index (or the replica on a scan), then deletes last. */
 export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean): Promise<{ refused: number; limit: number }> {
   await loadHasher();
@@ -395,6 +409,7 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
     makeDir(s.cfg.replica);
     s.touched.add("");
   }
+  openReplicaRoot(s);
   const { cfg } = s;
   s.ahead = scan || !s.digests ? null : startWalkAhead({ ...cfg, salt: s.salt, digests: s.digests, indexed: s.replicaEntries });
   s.mayStage = !cfg.dryRun;
@@ -403,16 +418,19 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
   try {
     await syncDir(s, "", rootEntry, scan);
   } finally {
-    // Even on a stop or a failure: what has been renamed is recorded before the run ends.
-    if (s.placings) await drain(s.placings);
-    s.placings = null;
-    if (s.ahead) s.deps.logger.debug(s.ahead.summary());
-    s.ahead?.close();
-    s.ahead = null;
-    if (s.stager) s.deps.logger.debug(s.stager.summary());
-    s.stager?.close();
-    s.stager = null;
-    s.mayStage = false;
+    try {
+      // Even on a stop or a failure: what has been renamed is recorded before the run ends.
+      if (s.placings) await drain(s.placings);
+    } finally {
+      s.placings = null;
+      if (s.ahead) s.deps.logger.debug(s.ahead.summary());
+      s.ahead?.close();
+      s.ahead = null;
+      if (s.stager) s.deps.logger.debug(s.stager.summary());
+      s.stager?.close();
+      s.stager = null;
+      s.mayStage = false;
+    }
   }
   return finishWalk(s, rootEntry, scan);
 }

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, chownSync, readFileSync, readdirSync, renameSync } from "node:fs";
+import { chmodSync, chownSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { sync } from "../src/index.ts";
 import { sandbox, writeTree, rsyncDiff, writeFileSync, mkdirSync } from "./fixtures/tree.ts";
@@ -84,6 +84,53 @@ test("a stop with renames in flight records each one that landed, and the next r
     // Every update the stopped run made was recorded, so none is made twice.
     assert.is(s.counts.update, 600 - ops);
     assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a failed rename still in flight keeps a directory from being replaced later in the run", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "r1.txt": "1", "r2.txt": "2", "r3.txt": "3", zdir: { "k.txt": "k", sub: { "k2.txt": "k2" } } });
+    assert.is(runCli(["sync", t.src, t.dst, "--state", t.state]).code, 0);
+    for (const n of [1, 2, 3]) writeFileSync(join(t.src, `r${n}.txt`), `${n} updated`);
+    // The rename onto r2.txt fails (a directory now stands there); zdir turns into a file after it.
+    rmSync(join(t.dst, "r2.txt"));
+    mkdirSync(join(t.dst, "r2.txt"));
+    writeFileSync(join(t.dst, "r2.txt", "planted"), "x");
+    rmSync(join(t.src, "zdir"), { recursive: true });
+    writeFileSync(join(t.src, "zdir"), "now a file");
+    const r = runCli(["sync", t.src, t.dst, "--state", t.state, "--force"]);
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /r2\.txt: writing replica: EISDIR/);
+    assert.match(r.stderr, /zdir: replacing this directory \(\d+ entries\) waits for a run without errors/);
+    assert.ok(statSync(join(t.dst, "zdir")).isDirectory());
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a read-only source root: updates land in the replica root, run by a user its mode binds", () => {
+  const t = sandbox();
+  const NOBODY = 65534;
+  try {
+    chmodSync(t.root, 0o755);
+    for (const dir of [t.src, t.dst, join(t.root, "state")]) {
+      mkdirSync(dir);
+      chownSync(dir, NOBODY, NOBODY);
+    }
+    for (let i = 0; i < 20; i++) writeFileSync(join(t.src, `r${i}.txt`), `r ${i}`);
+    chmodSync(t.src, 0o555);
+    const run = () => runCli(["sync", t.src, t.dst, "--state", t.state], { uid: NOBODY });
+    assert.is(run().code, 0);
+    chmodSync(t.src, 0o755);
+    for (let i = 0; i < 20; i++) writeFileSync(join(t.src, `r${i}.txt`), `r ${i} updated`);
+    chmodSync(t.src, 0o555);
+    const r = run();
+    assert.is(r.code, 0, r.stderr);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+    assert.is(statSync(t.dst).mode & 0o777, 0o555, "the replica root's mode is put back");
   } finally {
     t.cleanup();
   }

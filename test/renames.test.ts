@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sandbox, writeTree, rsyncDiff } from "./fixtures/tree.ts";
 import { runCli } from "./fixtures/cli.ts";
@@ -42,6 +42,45 @@ test("a directory moved aside and refilled under its old name: the old one is re
     assert.equal({ rename: c.rename, create: c.create, error: c.error }, { rename: 1, create: 1, error: 0 });
     assert.is(readFileSync(join(t.dst, "data.old", "a.txt"), "utf8"), "old a");
     assert.is(readFileSync(join(t.dst, "data", "a.txt"), "utf8"), "new a");
+    assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a directory moved into a new directory of its old name is copied there, not renamed into itself", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { a: { "1.txt": "one", "2.txt": "two" } });
+    assert.is(runCli(syncArgs(t)).code, 0);
+    renameSync(join(t.src, "a"), join(t.root, "a-moving"));
+    mkdirSync(join(t.src, "a"));
+    renameSync(join(t.root, "a-moving"), join(t.src, "a", "inner"));
+    const r = runCli(syncArgs(t, "--force"));
+    assert.is(r.code, 0, r.stderr);
+    assert.is(counts(r.stdout).error, 0);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("deletes still apply under a path that one rename emptied and another filled", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { a: { "a.txt": "a" }, z: { n: { "n1.txt": "n1" } }, d0: { e0: { "k1.txt": "k1", "k2.txt": "k2" } } });
+    assert.is(runCli(syncArgs(t)).code, 0);
+    // z/n moves away (into a, walked first), then d0 moves into its place...
+    renameSync(join(t.src, "z", "n"), join(t.src, "a", "m"));
+    renameSync(join(t.src, "d0"), join(t.src, "z", "n"));
+    // ...and its e0 is refilled: the old files are gone from the source, so they go from the replica too.
+    rmSync(join(t.src, "z", "n", "e0"), { recursive: true });
+    mkdirSync(join(t.src, "z", "n", "e0"));
+    writeFileSync(join(t.src, "z", "n", "e0", "f0.txt"), "new");
+    const r = runCli(syncArgs(t));
+    assert.is(r.code, 0, r.stderr);
+    assert.is(counts(r.stdout).rename, 2);
+    assert.not.ok(existsSync(join(t.dst, "z", "n", "e0", "k1.txt")), "a file the source no longer has was left in the replica");
     assert.is(rsyncDiff(t.src, t.dst), "");
   } finally {
     t.cleanup();
