@@ -4,6 +4,7 @@ import { linkSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync, write
 import { join } from "node:path";
 import { status, sync } from "../src/index.ts";
 import { sandbox, rsyncDiff } from "./fixtures/tree.ts";
+import { random } from "../scripts/tree.ts";
 
 /**
  * Seeded random mixes of what moves trees around (rotated logs, moved and swapped files and
@@ -13,17 +14,6 @@ import { sandbox, rsyncDiff } from "./fixtures/tree.ts";
  * 1-60) failed before the fixes that came with this test; SYNCHRO_FUZZ_SEEDS=1,2,3 runs others.
  */
 const SEEDS = (process.env.SYNCHRO_FUZZ_SEEDS ?? "3,11,15,19,39,40,57,58").split(",").map(Number);
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function walk(root: string): { dirs: string[]; files: string[] } {
   const dirs = [root];
@@ -95,7 +85,7 @@ for (const seed of SEEDS) {
   test(`seed ${seed}: three rounds of random moves, swaps and refills converge, and the index matches the replica`, async () => {
     const t = sandbox();
     try {
-      const rnd = prng(seed);
+      const rnd = random(seed);
       let n = 0;
       const fresh = () => `n${++n}`;
       for (let i = 0; i < 8; i++) mkdirSync(join(t.src, `d${i}`, `e${i % 3}`), { recursive: true });

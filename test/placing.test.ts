@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { chmodSync, chownSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { sync } from "../src/index.ts";
-import { sandbox, writeTree, rsyncDiff, writeFileSync, mkdirSync } from "./fixtures/tree.ts";
+import { sandbox, writeTree, rsyncDiff, writeFileSync, mkdirSync, forNobody, NOBODY } from "./fixtures/tree.ts";
 import { runCli } from "./fixtures/cli.ts";
 
 // Re-syncs rename updated copies into place on libuv's threads (src/placing.ts): these are the
@@ -17,13 +17,8 @@ const tempFiles = (root: string) => readdirSync(root, { recursive: true, encodin
 
 test("updates land in a read-only directory, run by a user its mode binds", () => {
   const t = sandbox();
-  const NOBODY = 65534;
   try {
-    chmodSync(t.root, 0o755);
-    for (const dir of [t.dst, join(t.root, "state")]) {
-      mkdirSync(dir);
-      chownSync(dir, NOBODY, NOBODY);
-    }
+    forNobody(t);
     // The directory's settle puts its mode back only once the renames into it have landed; the
     // race it closes is too narrow to hit on demand, so this checks the whole path end to end.
     const big = (tag: string) => Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`f${i}.txt`, `${tag} ${i} `.repeat(4000)]));
@@ -113,13 +108,10 @@ test("a failed rename still in flight keeps a directory from being replaced late
 
 test("a read-only source root: updates land in the replica root, run by a user its mode binds", () => {
   const t = sandbox();
-  const NOBODY = 65534;
   try {
-    chmodSync(t.root, 0o755);
-    for (const dir of [t.src, t.dst, join(t.root, "state")]) {
-      mkdirSync(dir);
-      chownSync(dir, NOBODY, NOBODY);
-    }
+    forNobody(t);
+    mkdirSync(t.src);
+    chownSync(t.src, NOBODY, NOBODY);
     for (let i = 0; i < 20; i++) writeFileSync(join(t.src, `r${i}.txt`), `r ${i}`);
     chmodSync(t.src, 0o555);
     const run = () => runCli(["sync", t.src, t.dst, "--state", t.state], { uid: NOBODY });

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { sandbox, rsyncDiff, rmSync, writeFileSync, mkdirSync } from "./fixtures/tree.ts";
 import { runCli, startCli, exited } from "./fixtures/cli.ts";
 import { openDatabase } from "../src/store/db.ts";
+import { random } from "../scripts/tree.ts";
 
 /**
  * kill -9 at random moments of real syncs. Seeded (SYNCHRO_CRASH_SEED) so a failure can be
@@ -16,17 +17,6 @@ const BUDGET_MS = Number(process.env.SYNCHRO_CRASH_BUDGET_MS ?? 25_000);
 const MAX_KILLS = 40;
 const MIN_KILLS = 8;
 const BIG = 24 << 20;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sha = (data: Uint8Array): string => createHash("sha1").update(data).digest("hex");
 
@@ -87,7 +77,7 @@ async function untilCopying(dst: string, child: { exitCode: number | null }): Pr
 
 test("kill -9 at random moments never leaves a torn file, keeps the index sound, and the next run converges", async () => {
   const t = sandbox();
-  const rand = mulberry32(SEED);
+  const rand = random(SEED);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const src = versioned(t.src);
   const args = ["sync", t.src, t.dst, "--state", t.state, "--log", t.log, "--force"];

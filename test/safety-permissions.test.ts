@@ -2,10 +2,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { chownSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { sandbox, writeTree, rsyncDiff, chmodSync, rmSync, writeFileSync, mkdirSync } from "./fixtures/tree.ts";
+import { sandbox, writeTree, rsyncDiff, chmodSync, rmSync, writeFileSync, mkdirSync, forNobody, NOBODY } from "./fixtures/tree.ts";
 import { runCli } from "./fixtures/cli.ts";
-
-const NOBODY = 65534;
 
 /**
  * Tests run as root, who can read everything; these run synchro as nobody on a source
@@ -13,11 +11,7 @@ const NOBODY = 65534;
  */
 function nobodySandbox() {
   const t = sandbox();
-  chmodSync(t.root, 0o755);
-  for (const dir of [t.dst, join(t.root, "state")]) {
-    mkdirSync(dir);
-    chownSync(dir, NOBODY, NOBODY);
-  }
+  forNobody(t);
   writeTree(t.src, {
     pub: { "a.txt": "a", "gone.txt": "deleted in the source" },
     secret: { "s1.txt": "s1", sub: { "s2.txt": "s2" } },

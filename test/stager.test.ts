@@ -1,9 +1,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, chownSync, readFileSync, readdirSync, renameSync } from "node:fs";
+import { chmodSync, readFileSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { sync, type Logger } from "../src/index.ts";
-import { sandbox, writeTree, rsyncDiff, writeFileSync, mkdirSync } from "./fixtures/tree.ts";
+import { sandbox, writeTree, rsyncDiff, writeFileSync, mkdirSync, forNobody, NOBODY } from "./fixtures/tree.ts";
 import { runCli } from "./fixtures/cli.ts";
 
 // Every small copy goes through the stage worker: at 0 a run also waits for it to start.
@@ -100,13 +100,8 @@ test("a stop while copies are staged leaves no temporary file, and the next run 
 
 test("staged copies that fail mid-batch are errors of their own paths, not the end of the run", () => {
   const t = sandbox();
-  const NOBODY = 65534;
   try {
-    chmodSync(t.root, 0o755);
-    for (const dir of [t.dst, join(t.root, "state")]) {
-      mkdirSync(dir);
-      chownSync(dir, NOBODY, NOBODY);
-    }
+    forNobody(t);
     // Enough copies that the run yields to the event loop while a failed one waits its turn:
     // a rejection nobody awaits yet once ended the process (unhandled rejection).
     writeTree(t.src, { a: files(600, "a") });
