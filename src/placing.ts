@@ -9,8 +9,9 @@ import { discardStaged, type Staged } from "./apply.ts";
  *
  * The replica and the index then disagree about a path for as long as its rename is in flight,
  * so everything that reads either for another path waits for all of them first: rename
- * detection when it has a candidate, the deletes, the final settle of directory times, and a
- * read-only directory's own settle (its mode would refuse the rename). A directory settled
+ * detection when it has a candidate, replacing a directory (refused after any error, and a
+ * rename may yet fail), the deletes, the final settle of directory times, and a read-only
+ * directory's own settle (its mode would refuse the rename). A directory settled
  * before its renames landed is settled again at the end (the landing marks it touched).
  */
 export const MAX_IN_FLIGHT = 64;

@@ -85,7 +85,7 @@ export interface RunState {
   digests: Map<string, string> | null;
   /** A worker listing part of the tree on the other core, during a full-tree walk. */
   ahead: WalkAhead | null;
-  /** A worker staging small copies on the other core (src/stager.ts), once `mayStage` run has planned enough of them. */
+  /** A worker staging small copies on the other core (src/stager.ts); a full walk (`mayStage`) starts it once it has planned enough copies. */
   stager: Stager | null;
   mayStage: boolean;
   /** Final renames of copies in flight on libuv's threads (src/placing.ts); null where every rename is made in place. */
