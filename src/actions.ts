@@ -119,11 +119,12 @@ export interface PendingCopy {
 }
 
 /**
- * Whether the stage worker can take this action: a small file's copy with nothing to move aside
- * or clear first. Those (--backup-dir, a dir in the way) and large files are copied here.
+ * Whether the stage worker can take this action: a small file's copy with nothing to clear
+ * first. A dir in the way and large files are copied here; runs that may not stage at all
+ * (dry runs, --backup-dir) never start the worker (walkAndApply).
  */
 export function canStage(s: RunState, action: Action): action is CopyAct {
-  if (!s.stager?.ready() || s.cfg.dryRun || s.cfg.backupDir) return false;
+  if (!s.stager?.ready()) return false;
   return (action.op === "update" || (action.op === "create" && !action.replaces)) && isSmallFile(action.entry);
 }
 

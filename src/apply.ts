@@ -105,8 +105,9 @@ export interface Staged {
 /**
  * Copies one regular file to a temporary name beside `dstAbs` and returns it with its hash.
  * Throws SourceChanged when the source moved under us (the temp file is removed); `restat`
- * gives the source's stat now, for a large file (a small one is checked by its descriptor). An abort (Ctrl+C) between chunks of a large file throws
- * ABORTED and removes the temp file. `onChunk` hears the bytes copied so far, for progress.
+ * gives the source's stat now, for a large file (a small one is checked by its descriptor).
+ * An abort (Ctrl+C) between chunks of a large file throws ABORTED and removes the temp file.
+ * `onChunk` hears the bytes copied so far, for progress.
  */
 export async function stageFile(
   srcAbs: string, dstAbs: string, entry: Entry, restat: () => Entry | null, signal?: AbortSignal, onChunk?: (copied: number) => void,

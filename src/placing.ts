@@ -1,5 +1,6 @@
 import { rename } from "node:fs";
 import { discardStaged, type Staged } from "./apply.ts";
+import { parentOf } from "./run.ts";
 
 /**
  * A rename over an existing replica file waits on ext4, which writes the new file's data out
@@ -68,11 +69,6 @@ export async function drain(p: Placings): Promise<void> {
 
 /** Waits for the renames into one directory. */
 export async function drainDir(p: Placings, dir: string): Promise<void> {
-  const into = [...p.inFlight].filter(([path]) => parent(path) === dir).map(([, done]) => done);
+  const into = [...p.inFlight].filter(([path]) => parentOf(path) === dir).map(([, done]) => done);
   if (into.length > 0) await Promise.all(into);
 }
-
-const parent = (path: string): string => {
-  const i = path.lastIndexOf("/");
-  return i < 0 ? "" : path.slice(0, i);
-};

@@ -1,7 +1,7 @@
 import { loadHasher } from "./hash.ts";
 import { isRealDir } from "./apply.ts";
 import { statEntry, type Entry } from "./walk.ts";
-import { dstAbs, finishWalk, openReplicaRoot, parentOf, srcAbs, syncDir, walkAndApply, type RunState } from "./run.ts";
+import { baseName, dstAbs, finishWalk, openReplicaRoot, parentOf, srcAbs, syncDir, walkAndApply, type RunState } from "./run.ts";
 import { ensureReplicaDir } from "./actions.ts";
 
 /** A directory to rescan, found by climbing from a dirty path to something the index can vouch for. */
@@ -10,7 +10,6 @@ interface Target {
   entry: Entry;
 }
 
-const baseName = (path: string): string => path.slice(path.lastIndexOf("/") + 1);
 
 function excludedOnTheWay(s: RunState, dir: string): boolean {
   for (let p = dir; p !== ""; p = parentOf(p)) if (s.cfg.isExcluded(p, "dir")) return true;

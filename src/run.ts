@@ -94,6 +94,7 @@ export interface RunState {
 
 export const srcAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.source : `${s.cfg.source}/${path}`);
 export const dstAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.replica : `${s.cfg.replica}/${path}`);
+export const baseName = (path: string): string => path.slice(path.lastIndexOf("/") + 1);
 export const parentOf = (path: string): string => {
   const i = path.lastIndexOf("/");
   return i < 0 ? "" : path.slice(0, i);
@@ -153,7 +154,7 @@ async function maybeYield(s: RunState, path: string): Promise<void> {
 /** One action that failed: a source entry that vanished is info; anything else an error of the run. A stop goes on up. */
 function actionFailed(s: RunState, path: string, err: unknown): void {
   if (err instanceof SynchroError && err.code === "ABORTED") throw err;
-  if (errnoOf(err) === "ENOENT" && !statEntry(srcAbs(s, path), path.slice(path.lastIndexOf("/") + 1))) {
+  if (errnoOf(err) === "ENOENT" && !statEntry(srcAbs(s, path), baseName(path))) {
     s.deps.logger.info(`${path}: vanished from the source during the run`);
     return;
   }
@@ -223,9 +224,9 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
   try {
     for (const action of actions) {
       await maybeYield(s, action.path);
+      const name = baseName(action.path);
       try {
         if (action.op === "delete") {
-          const name = action.path.slice(action.path.lastIndexOf("/") + 1);
           if (!keep.has(name)) s.pendingDeletes.push({ path: action.path, kind: action.kind, indexed: !scan, after: s.renamedAway.size });
           continue;
         }
@@ -239,7 +240,7 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
           if (copies.length >= STAGE_DEPTH) await placeOldest();
           continue;
         }
-        const sub = await applyAction(s, action, scan, replicaByName?.get(action.path.slice(action.path.lastIndexOf("/") + 1)) ?? null);
+        const sub = await applyAction(s, action, scan, replicaByName?.get(name) ?? null);
         if (sub) subdirs.push(sub);
       } catch (err) {
         actionFailed(s, action.path, err);
@@ -262,7 +263,7 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
         continue;
       }
     }
-    const row = rows?.get(sub.path.slice(sub.path.lastIndexOf("/") + 1));
+    const row = rows?.get(baseName(sub.path));
     if (deep || sub.fresh || !row || row.ino !== sub.entry.ino) await syncDir(s, sub.path, sub.entry, sub.scan, sub.theirs);
     else if (row.mode !== sub.entry.mode || row.mtime !== sub.entry.mtime) await syncDir(s, sub.path, sub.entry, false, null, false);
   }
@@ -412,7 +413,8 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
   openReplicaRoot(s);
   const { cfg } = s;
   s.ahead = scan || !s.digests ? null : startWalkAhead({ ...cfg, salt: s.salt, digests: s.digests, indexed: s.replicaEntries });
-  s.mayStage = !cfg.dryRun;
+  // --backup-dir moves each old file aside just before its rename: that stays on this thread.
+  s.mayStage = !cfg.dryRun && !cfg.backupDir;
   // Not on a scan: there a check may read a replica file whose rename is still in flight.
   s.placings = scan || cfg.dryRun || cfg.backupDir ? null : newPlacings();
   try {
