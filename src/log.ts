@@ -1,7 +1,8 @@
 import { closeSync, fstatSync, mkdirSync, openSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { setTimeout as later } from "node:timers";
-import { createConsola, type ConsolaReporter, type LogObject } from "consola";
+import { createConsola, type ConsolaReporter, type LogObject } from "consola/core";
+import { consoleReporter, messageOf } from "./log-console.ts";
 import { SynchroError, errnoOf } from "./errors.ts";
 import type { Logger } from "./events.ts";
 
@@ -108,7 +109,7 @@ export function fileReporter(
 
   return {
     log(obj: LogObject) {
-      const text = obj.args.map((a) => (typeof a === "string" ? a : a instanceof Error ? a.message : JSON.stringify(a))).join(" ");
+      const text = messageOf(obj);
       const level = obj.tag === "op" ? "info" : obj.type === "success" ? "info" : obj.type;
       line(level, text, obj.date);
     },
@@ -148,13 +149,10 @@ export interface Log {
 }
 
 /** `beforeConsole` runs before each console line: the CLI clears its progress line there. */
-export function createLog(opts: { file: string | null; verbosity: Verbosity; beforeConsole?: () => void }): Log {
+export function createLog(opts: { file: string | null; verbosity: Verbosity; color: boolean; beforeConsole?: () => void }): Log {
   const consoleLevel = CONSOLE_LEVEL[opts.verbosity];
   // Console output goes to stderr: stdout belongs to results (--json, --dry-run, status).
-  // consola picks its plain reporter when CI is set; output must not depend on that variable
-  // (colour is decided by NO_COLOR/FORCE_COLOR and the terminal, in cli/color.ts).
-  const terminal = createConsola({ stdout: process.stderr, stderr: process.stderr, level: 5, fancy: true });
-  const toConsole = terminal.options.reporters[0]!;
+  const toConsole = consoleReporter(process.stderr, opts.color);
   const file = opts.file ? fileReporter(opts.file) : null;
   const consoleFilter: ConsolaReporter = {
     log(obj, ctx) {

@@ -13,7 +13,7 @@ test("op lines are buffered, then written in order with the lines around them", 
   const t = sandbox();
   try {
     mkdirSync(t.root + "/state");
-    const log = createLog({ file: t.log, verbosity: "quiet" });
+    const log = createLog({ file: t.log, verbosity: "quiet", color: false });
     log.op("create a");
     log.op("create b");
     // A warning writes what is buffered first, so the file reads in the order things happened.
@@ -30,7 +30,7 @@ test("buffered op lines reach the file on their own, with no later line or close
   const t = sandbox();
   try {
     mkdirSync(t.root + "/state");
-    const log = createLog({ file: t.log, verbosity: "quiet" });
+    const log = createLog({ file: t.log, verbosity: "quiet", color: false });
     log.op("create late");
     const deadline = Date.now() + 5000;
     while (!read(t.log).includes("create late") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

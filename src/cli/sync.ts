@@ -9,6 +9,7 @@ import type { SyncEvent } from "../events.ts";
 import { formatPlanLine, formatSummary, printable } from "./output.ts";
 import { syncOptions, configFromFlags, verbosityOf, type Flags } from "./flags.ts";
 import { stopSignal } from "./signals.ts";
+import { consoleColor } from "./color.ts";
 import { progressLine, progressWanted, type ProgressLine } from "./progress-line.ts";
 
 const EXAMPLES = [
@@ -76,7 +77,7 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
       onConfig: (cfg) => {
         const file = flags.log ?? join(dirname(cfg.state), "synchro.log");
         checkWritableFile(file, "LOG_UNWRITABLE", "the log file");
-        log = createLog({ file, verbosity: verbosityOf(flags), beforeConsole: () => progress?.clear() });
+        log = createLog({ file, verbosity: verbosityOf(flags), color: consoleColor(), beforeConsole: () => progress?.clear() });
       },
       get logger() {
         return log!.logger;

@@ -6,6 +6,7 @@ import type { SyncEvent } from "../events.ts";
 import { formatPlanLine, formatSummary, printable } from "./output.ts";
 import { syncOptions, configFromFlags, verbosityOf, type Flags } from "./flags.ts";
 import { stopSignal } from "./signals.ts";
+import { consoleColor } from "./color.ts";
 
 const EXAMPLES = [
   "synchro watch ~/Documents /mnt/backup/Documents",
@@ -54,7 +55,7 @@ export async function watchCommand(source: string, replica: string, flags: Flags
       debounce: flags.debounce as string | undefined,
       signal: stop.signal,
       onConfig: (cfg) => {
-        log = createLog({ file: flags.log ?? join(dirname(cfg.state), "synchro.log"), verbosity: verbosityOf(flags) });
+        log = createLog({ file: flags.log ?? join(dirname(cfg.state), "synchro.log"), verbosity: verbosityOf(flags), color: consoleColor() });
       },
       get logger() {
         return log!.logger;
