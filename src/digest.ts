@@ -1,4 +1,4 @@
-import { hashListing } from "./hash.ts";
+import { createHash } from "node:crypto";
 import type { Entry, Kind } from "./walk.ts";
 import { joinPath } from "./plan.ts";
 
@@ -9,6 +9,8 @@ import { joinPath } from "./plan.ts";
  * those rows. So when a directory lists to the same digest again, its rows still match and
  * planning it would find nothing to do: the run skips reading them. ctime is in the hash, and
  * no one can set it back, so a change that restores size and mtime still shows.
+ * SHA-1 from node:crypto, not the content hash: that one is WebAssembly, which costs a no-op
+ * run and the walk-ahead worker 15 ms each to load, and runs unoptimised at first.
  */
 
 const KIND_CODES: Record<Kind, number> = { file: 0, dir: 1, symlink: 2 };
@@ -32,7 +34,7 @@ export function listingDigest(salt: string, entries: readonly Entry[]): string {
     // Names hold neither "/" nor NUL, and targets no NUL: the text parses one way only.
     text += "/" + e.name + "\0" + (e.target ?? "");
   }
-  return hashListing(new Uint8Array(nums.buffer), text);
+  return createHash("sha1").update(new Uint8Array(nums.buffer)).update(text).digest("hex");
 }
 
 const sameFacts = (e: Entry, r: Entry): boolean =>

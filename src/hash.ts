@@ -44,8 +44,3 @@ export function hashFile(abs: string): string {
   }
   return h.digest("hex");
 }
-
-/** A directory listing's digest (src/digest.ts): its numbers as bytes, then its names. */
-export function hashListing(nums: Uint8Array, text: string): string {
-  return ready().update(nums).update(text).digest("hex");
-}

@@ -1,4 +1,3 @@
-import { loadHasher } from "./hash.ts";
 import { isRealDir } from "./apply.ts";
 import { statEntry, type Entry } from "./walk.ts";
 import { baseName, dstAbs, finishWalk, openReplicaRoot, parentOf, srcAbs, syncDir, walkAndApply, type RunState } from "./run.ts";
@@ -56,7 +55,6 @@ function covered(s: RunState, dir: string): boolean {
  */
 export async function walkDirs(s: RunState, rootEntry: Entry, dirs: Iterable<string>): Promise<{ refused: number; limit: number }> {
   if (!s.cfg.dryRun && !isRealDir(s.cfg.replica)) return walkAndApply(s, rootEntry, true);
-  await loadHasher();
   openReplicaRoot(s);
   s.walked = new Map();
   const targets = new Map<string, Target>();

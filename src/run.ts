@@ -222,6 +222,8 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
     await placeCopy(s, copy).catch((err) => actionFailed(s, copy.action.path, err));
   };
   try {
+    // Content hashes (WebAssembly, 15 ms to load) only where something is to be done: a no-op never loads them.
+    if (actions.length > 0) await loadHasher();
     for (const action of actions) {
       await maybeYield(s, action.path);
       const name = baseName(action.path);
@@ -404,7 +406,6 @@ export function openReplicaRoot(s: RunState): void {
 
 /** Walks the source from the root, planning against the index (or the replica on a scan), then deletes last. */
 export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean): Promise<{ refused: number; limit: number }> {
-  await loadHasher();
   emitProgress(s, "");
   if (!s.cfg.dryRun && !isRealDir(s.cfg.replica)) {
     makeDir(s.cfg.replica);

@@ -26,8 +26,10 @@ for (const name of ["synchro.mjs", "index.mjs", "walk-ahead-worker.mjs", "stage-
   test(`dist/${name} inlines every package; only better-sqlite3 stays outside, loaded lazily for Node`, () => {
     const outside = specifiers(dist(name)).filter((s) => !isBuiltin(s.name));
     assert.equal(outside, name.endsWith("-worker.mjs") ? [] : [{ name: "better-sqlite3", dynamic: true }]);
-    const code = readFileSync(dist(name), "utf8");
-    assert.ok(code.includes("createXXHash128"), "hash-wasm is inlined");
+    // The walk-ahead worker digests listings with node:crypto: the WebAssembly hash would cost it 15 ms to load.
+    const hashes = readFileSync(dist(name), "utf8").includes("createXXHash128");
+    if (name === "walk-ahead-worker.mjs") assert.not.ok(hashes, "the walk-ahead worker does not bundle hash-wasm");
+    else assert.ok(hashes, "hash-wasm is inlined");
   });
 }
 

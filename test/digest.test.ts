@@ -4,7 +4,6 @@ import { lstatSync, readFileSync, renameSync, symlinkSync, mkdirSync } from "nod
 import { join } from "node:path";
 import { sync } from "../src/index.ts";
 import { openStore } from "../src/store/store.ts";
-import { loadHasher } from "../src/hash.ts";
 import { digestSalt, listingDigest, matchesIndex } from "../src/digest.ts";
 import type { IndexRow } from "../src/plan.ts";
 import type { Entry } from "../src/walk.ts";
@@ -17,7 +16,6 @@ const rowOf = (e: Entry): IndexRow => ({ ...e, hash: "00", rIno: 7, rCtime: 8 })
 const none = () => false;
 
 test("a listing digest changes with every fact planning compares, and with the excludes", async () => {
-  await loadHasher();
   const salt = digestSalt([]);
   const base = [entry("a"), entry("b", { kind: "symlink", size: 0, target: "a" })];
   const d0 = listingDigest(salt, base);
