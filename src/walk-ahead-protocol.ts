@@ -1,14 +1,18 @@
 import type { Entry, Listing } from "./walk.ts";
 
-/** What the worker is given: its subtrees, and what it needs to tell an unchanged directory. */
+/** What the worker is given: the subtrees it may claim, and what it needs to tell an unchanged directory. */
 export interface AheadInput {
   source: string;
   roots: string[];
   salt: string;
   digests: [string, string][];
   excludes: string[];
-  /** An Int32Array's buffer: how many results the main thread has taken. */
-  consumed: SharedArrayBuffer;
+  /** An Int32Array's buffer, see the SHARED_* slots. */
+  shared: SharedArrayBuffer;
+  /** An Int32Array's buffer: who walks each root (FREE, MAIN or WORKER), set once by whoever enters it first. */
+  owners: SharedArrayBuffer;
+  /** The weight (see weightOf) the worker may hold before the main thread takes it. */
+  limit: number;
 }
 
 /** One directory: either unchanged (only its subdirectories matter) or listed in full. */
@@ -16,6 +20,24 @@ export type AheadResult =
   | { dir: string; clean: true; count: number; subdirs: Entry[] }
   | { dir: string; clean: false; listing: Listing; digest: string | null };
 
-/** Results per message, and how many directories the worker may list before the main thread takes them. */
+/** One message: results from one root, in the order the main thread will ask for them. */
+export interface AheadBatch {
+  root: number;
+  results: AheadResult[];
+  /** The root's last message: a directory not among its results will not come. */
+  end: boolean;
+}
+
+export const FREE = 0;
+export const MAIN = 1;
+export const WORKER = 2;
+
+/** Slots of the shared Int32Array: the weight the main thread has taken, and whether it waits on the worker. */
+export const TAKEN = 0;
+export const WAITING = 1;
+
+/** Memory a result holds until taken, counted in entries: a listing's entries, or an unchanged directory's subdirectories. */
+export const weightOf = (r: AheadResult): number => 1 + (r.clean ? r.subdirs.length : r.listing.entries.length);
+
+/** Results per message. */
 export const BATCH = 16;
-export const AHEAD_LIMIT = 512;

@@ -1,32 +1,36 @@
 // The worker half of src/walk-ahead.ts: lists its share of the source tree on the second core.
 import { parentPort, workerData } from "node:worker_threads";
-import { loadHasher } from "./hash.ts";
 import { compileExcludes } from "./config.ts";
 import { listingDigest } from "./digest.ts";
 import { listDir } from "./walk.ts";
 import { joinPath } from "./plan.ts";
-import { AHEAD_LIMIT, BATCH, type AheadInput, type AheadResult } from "./walk-ahead-protocol.ts";
+import { BATCH, FREE, TAKEN, WAITING, WORKER, weightOf, type AheadBatch, type AheadInput, type AheadResult } from "./walk-ahead-protocol.ts";
 
 const input = workerData as AheadInput;
 const digests = new Map(input.digests);
 const isExcluded = compileExcludes(input.excludes);
-const consumed = new Int32Array(input.consumed);
+const shared = new Int32Array(input.shared);
+const owners = new Int32Array(input.owners);
 let produced = 0;
+let root = -1;
 let batch: AheadResult[] = [];
 
-function flush(): void {
-  if (batch.length === 0) return;
-  parentPort!.postMessage(batch);
+function flush(end = false): void {
+  if (batch.length === 0 && !end) return;
+  parentPort!.postMessage({ root, results: batch, end } satisfies AheadBatch);
   batch = [];
 }
 
-/** Blocks this thread (never the main one) while it is too far ahead: listings wait in memory. */
+/**
+ * Blocks this thread (never the main one) while it holds more than its limit of listings, not
+ * yet taken. Not while the main thread waits for it (see take() in src/walk-ahead.ts).
+ */
 function throttle(): void {
   for (;;) {
-    const seen = Atomics.load(consumed, 0);
-    if (produced - seen < AHEAD_LIMIT) return;
+    const taken = Atomics.load(shared, TAKEN);
+    if (produced - taken < input.limit || Atomics.load(shared, WAITING) !== 0) return;
     flush();
-    Atomics.wait(consumed, 0, seen, 100);
+    Atomics.wait(shared, TAKEN, taken, 100);
   }
 }
 
@@ -36,14 +40,21 @@ function visit(dir: string): void {
   const listing = listDir(dir === "" ? input.source : `${input.source}/${dir}`);
   const digest = listing.skipped.length === 0 && !listing.error ? listingDigest(input.salt, listing.entries) : null;
   const subdirs = listing.entries.filter((e) => e.kind === "dir" && !isExcluded(joinPath(dir, e.name), "dir"));
-  if (digest !== null && digests.get(dir) === digest) batch.push({ dir, clean: true, count: listing.entries.length, subdirs });
-  else batch.push({ dir, clean: false, listing, digest });
-  produced++;
+  const result: AheadResult =
+    digest !== null && digests.get(dir) === digest ? { dir, clean: true, count: listing.entries.length, subdirs } : { dir, clean: false, listing, digest };
+  batch.push(result);
+  produced += weightOf(result);
   if (batch.length >= BATCH) flush();
   for (const sub of subdirs) visit(joinPath(dir, sub.name));
 }
 
-await loadHasher();
-for (const root of input.roots) visit(root);
-flush();
+// From the last root back: the main thread takes them from the first, and the two meet wherever
+// their speeds put the split, with no guess made in advance.
+for (let i = input.roots.length - 1; i >= 0; i--) {
+  throttle();
+  if (Atomics.compareExchange(owners, i, FREE, WORKER) !== FREE) break;
+  root = i;
+  visit(input.roots[i]!);
+  flush(true);
+}
 parentPort!.postMessage("done");

@@ -1,14 +1,17 @@
 import { Worker } from "node:worker_threads";
 import { readdirSync } from "node:fs";
-import type { AheadInput, AheadResult } from "./walk-ahead-protocol.ts";
+import { FREE, MAIN, TAKEN, WAITING, WORKER, weightOf, type AheadBatch, type AheadInput, type AheadResult } from "./walk-ahead-protocol.ts";
 
 /**
  * Node's lstat is single-threaded per thread and the walk is most of a re-sync: 100k lstats
- * cost 600 ms here, alone as much as rsync's whole run. So a worker lists the last 40% of the
- * first fork in the tree on the other core, in the order the main thread will want it, and checks each
- * directory's digest itself: for an unchanged directory only its subdirectories cross over.
- * The main thread walks the rest meanwhile, then takes the worker's results instead of listing.
- * Anything the worker cannot give (it failed, it did not get there) is listed as before.
+ * cost 600 ms here, alone as much as rsync's whole run. So a worker lists part of the tree on the
+ * other core and checks each directory's digest itself: for an unchanged directory only its
+ * subdirectories cross over. The tree is cut into roots where it first forks. The main thread
+ * walks roots from the first and the worker from the last, each claiming a root as it enters it,
+ * so they meet wherever their speeds put the split (a fixed 40% left the main thread doing 65%
+ * of the lstats, as the worker starts about 100 ms later). The main thread takes the worker's
+ * results instead of listing; anything the worker cannot give (it failed, it stopped) is listed
+ * as before.
  */
 
 /**
@@ -16,43 +19,64 @@ import type { AheadInput, AheadResult } from "./walk-ahead-protocol.ts";
  * more than it saves. Read per run so tests can send small trees through the worker.
  */
 const minEntries = (): number => Number(process.env.SYNCHRO_WALK_AHEAD_MIN ?? 20_000);
-
+/**
+ * The weight (entries, see weightOf) the worker may hold before the main thread takes it: about
+ * 10 MB of listings. Read per run so tests can make the worker wait.
+ */
+const aheadLimit = (): number => Number(process.env.SYNCHRO_WALK_AHEAD_LIMIT ?? 50_000);
 /** Built beside the bundle; tests running the sources use the built copy too (npm test builds first). */
 const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "../dist/walk-ahead-worker.mjs" : "./walk-ahead-worker.mjs", import.meta.url);
 
 export interface WalkAhead {
-  /** Whether `dir` is the worker's: one of its roots or beneath one. */
+  /** Whether the worker walks `dir`, one of the roots or beneath one. Asked on entering a root, it claims that root for the main thread if the worker has not. */
   owns(dir: string): boolean;
   /** The worker's result for `dir`, or null when it has none (then list it yourself). */
   take(dir: string): Promise<AheadResult | null>;
+  /** Resolves once the worker has stopped claiming and listing: for tests that need every root it will take. */
+  finished: Promise<void>;
   /** For --verbose: how much the worker gave, or why it gave nothing. */
   summary(): string;
   close(): void;
 }
 
+/** Fewer roots than this are cut again, one level down, so that the two threads can meet between small pieces. */
+const MIN_ROOTS = 8;
+
+/** The subdirectories of `dir` that a walk enters, as paths, in the walk's order; null when it cannot be read. */
+function subdirsOf(source: string, dir: string, isExcluded: (path: string, kind: "dir") => boolean): string[] | null {
+  try {
+    return readdirSync(dir === "" ? source : `${source}/${dir}`, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => (dir === "" ? d.name : `${dir}/${d.name}`))
+      .filter((p) => !isExcluded(p, "dir"))
+      .sort();
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Where the tree first forks: the first directory, from the root down a chain of single
- * subdirectories, with two or more. The worker gets the last 40% of them.
+ * The roots: the subdirectories of the first directory, from the root down a chain of single
+ * subdirectories, with two or more; while there are fewer than MIN_ROOTS, each is replaced by its
+ * own subdirectories (the main thread then lists the directory between them itself).
  */
 function split(source: string, isExcluded: (path: string, kind: "dir") => boolean): string[] {
   let dir = "";
   for (let depth = 0; depth < 8; depth++) {
-    let subdirs: string[];
-    try {
-      subdirs = readdirSync(dir === "" ? source : `${source}/${dir}`, { withFileTypes: true })
-        .filter((d) => d.isDirectory())
-        .map((d) => (dir === "" ? d.name : `${dir}/${d.name}`))
-        .filter((p) => !isExcluded(p, "dir"))
-        .sort();
-    } catch {
-      return [];
-    }
+    const subdirs = subdirsOf(source, dir, isExcluded);
+    if (subdirs === null || subdirs.length === 0) return [];
     if (subdirs.length === 1) {
       dir = subdirs[0]!;
       continue;
     }
-    // 40%, not half: the worker starts about 100 ms after the main thread.
-    return subdirs.slice(subdirs.length - Math.max(1, Math.round(subdirs.length * 0.4)));
+    let roots = subdirs;
+    for (let round = 0; round < 2 && roots.length < MIN_ROOTS; round++) {
+      roots = roots.flatMap((r) => {
+        const below = subdirsOf(source, r, isExcluded);
+        return below && below.length > 0 ? below : [r];
+      });
+    }
+    return roots;
   }
   return [];
 }
@@ -68,26 +92,46 @@ export function startWalkAhead(opts: {
   if (opts.indexed < minEntries()) return null;
   const roots = split(opts.source, opts.isExcluded);
   if (roots.length === 0) return null;
-  const consumed = new SharedArrayBuffer(4);
-  const counter = new Int32Array(consumed);
-  const input: AheadInput = { source: opts.source, roots, salt: opts.salt, digests: [...opts.digests], excludes: [...opts.excludes], consumed };
+  const shared = new Int32Array(new SharedArrayBuffer(8));
+  const owners = new Int32Array(new SharedArrayBuffer(4 * roots.length));
+  const input: AheadInput = {
+    source: opts.source,
+    roots,
+    salt: opts.salt,
+    digests: [...opts.digests],
+    excludes: [...opts.excludes],
+    shared: shared.buffer as SharedArrayBuffer,
+    owners: owners.buffer as SharedArrayBuffer,
+    limit: aheadLimit(),
+  };
   let worker: Worker;
   try {
     worker = new Worker(WORKER_URL, { workerData: input });
   } catch {
     return null;
   }
-  const queue: AheadResult[] = [];
-  let head = 0;
+  // Per root, in the order the worker listed it: the main thread takes them in the same order.
+  const queues: (AheadResult | undefined)[][] = roots.map(() => []);
+  const heads: number[] = roots.map(() => 0);
+  const ended: boolean[] = roots.map(() => false);
   let done = false;
   let wake: (() => void) | null = null;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
   const notify = () => {
     wake?.();
     wake = null;
   };
-  worker.on("message", (m: AheadResult[] | "done") => {
-    if (m === "done") done = true;
-    else queue.push(...m);
+  const stop = () => {
+    done = true;
+    finish();
+    notify();
+  };
+  worker.on("message", (m: AheadBatch | "done") => {
+    if (m === "done") return stop();
+    const queue = queues[m.root]!;
+    for (const r of m.results) queue.push(r);
+    if (m.end) ended[m.root] = true;
     notify();
   });
   // A worker that cannot start or fails only loses the speed-up: the main thread lists instead.
@@ -95,50 +139,62 @@ export function startWalkAhead(opts: {
   let taken = 0;
   worker.on("error", (err) => {
     failure = String((err as Error)?.message ?? err);
-    done = true;
-    notify();
+    stop();
   });
-  worker.on("exit", () => {
-    done = true;
-    notify();
-  });
-  const rootSet = new Set(roots);
+  worker.on("exit", stop);
+  const rootIndex = new Map(roots.map((r, i) => [r, i]));
+  const rootOf = (dir: string): number => {
+    for (let p = dir; ; ) {
+      const i = rootIndex.get(p);
+      if (i !== undefined) return i;
+      const cut = p.lastIndexOf("/");
+      if (cut < 0) return -1;
+      p = p.slice(0, cut);
+    }
+  };
   return {
     owns(dir) {
-      for (let p = dir; ; ) {
-        if (rootSet.has(p)) return true;
-        const i = p.lastIndexOf("/");
-        if (i < 0) return false;
-        p = p.slice(0, i);
-      }
+      const i = rootOf(dir);
+      if (i < 0) return false;
+      if (roots[i] === dir) Atomics.compareExchange(owners, i, FREE, MAIN);
+      return Atomics.load(owners, i) === WORKER;
     },
     async take(dir) {
+      const i = rootOf(dir);
+      if (i < 0) return null;
       for (;;) {
-        while (head < queue.length) {
-          const r = queue[head]!;
-          queue[head++] = undefined as never;
-          Atomics.add(counter, 0, 1);
-          Atomics.notify(counter, 0);
-          if (head > 4096 && head * 2 > queue.length) {
-            queue.splice(0, head);
-            head = 0;
-          }
+        const queue = queues[i]!;
+        while (heads[i]! < queue.length) {
+          const at = heads[i]!;
+          const r = queue[at]!;
+          queue[at] = undefined;
+          heads[i] = at + 1;
+          Atomics.add(shared, TAKEN, weightOf(r));
+          Atomics.notify(shared, TAKEN);
           // Results of subtrees the main thread did not enter are passed over.
           if (r.dir === dir) {
             taken++;
             return r;
           }
         }
-        if (done) return null;
+        if (ended[i] || done) return null;
+        // The worker flushes before it holds back, and checks its limit before it claims a root, so
+        // what it holds then belongs to roots after this one and it cannot be waiting here. Should
+        // the orders ever differ, being awaited lets it go on rather than both threads wait.
+        Atomics.store(shared, WAITING, 1);
+        Atomics.notify(shared, TAKEN);
         await new Promise<void>((resolve) => (wake = resolve));
+        Atomics.store(shared, WAITING, 0);
       }
     },
-    summary: () =>
-      failure !== null
-        ? `walk-ahead worker failed (${failure}); the main thread listed its part`
-        : `walk-ahead worker listed ${taken} of the directories under ${roots.length} subtrees`,
+    finished,
+    summary: () => {
+      if (failure !== null) return `walk-ahead worker failed (${failure}); the main thread listed its part`;
+      const claimed = roots.filter((_, i) => Atomics.load(owners, i) === WORKER).length;
+      return `walk-ahead worker listed ${taken} of the directories under ${claimed} of ${roots.length} subtrees`;
+    },
     close() {
-      done = true;
+      stop();
       void worker.terminate();
     },
   };

@@ -4,7 +4,6 @@ import { renameSync } from "node:fs";
 import { join } from "node:path";
 import { sync } from "../src/index.ts";
 import { startWalkAhead } from "../src/walk-ahead.ts";
-import { loadHasher } from "../src/hash.ts";
 import { digestSalt, listingDigest } from "../src/digest.ts";
 import { listDir } from "../src/walk.ts";
 import { sandbox, writeTree, rsyncDiff, writeFileSync, rmSync, mkdirSync } from "./fixtures/tree.ts";
@@ -14,21 +13,28 @@ const tree = {
   b: { "2.txt": "2" },
   c: { "3.txt": "3", c2: { c3: { "deep.txt": "d" } }, skip: { "s.txt": "s" } },
   d: { "4.txt": "4" },
+  // Eight forks at the root: fewer would be cut one level further (see the last test).
+  e: {},
+  f: {},
+  g: {},
+  h: {},
 };
 
-test("the worker lists its half of the tree in the order asked, and tells unchanged directories by digest", async () => {
+test("a worker left to itself claims every root from the last, lists each in the order asked, and tells unchanged directories by digest", async () => {
   const t = sandbox();
   try {
     writeTree(t.src, tree);
-    await loadHasher();
     const salt = digestSalt(["skip/"]);
     // c2 is unchanged; c and c2/c3 have no digest or a stale one.
     const digests = new Map([["c/c2", listingDigest(salt, listDir(join(t.src, "c", "c2")).entries)], ["c/c2/c3", "stale"]]);
     const ahead = startWalkAhead({ source: t.src, salt, digests, excludes: ["skip/"], isExcluded: (p) => p.endsWith("skip"), indexed: 1e9 });
     assert.ok(ahead, "a tree that forks at the root gets a worker");
     try {
-      assert.ok(ahead.owns("c") && ahead.owns("c/c2/c3") && ahead.owns("d"));
-      assert.not.ok(ahead.owns("a") || ahead.owns("b") || ahead.owns("") || ahead.owns("cc"));
+      // The main thread enters no root before the worker is done: the worker takes them all.
+      await ahead.finished;
+      assert.match(ahead.summary(), /under 8 of 8 subtrees/);
+      assert.ok(ahead.owns("a") && ahead.owns("c") && ahead.owns("c/c2/c3") && ahead.owns("d"));
+      assert.not.ok(ahead.owns("") || ahead.owns("cc"));
       const c = await ahead.take("c");
       assert.ok(c && !c.clean);
       assert.equal(c.clean ? [] : c.listing.entries.map((e) => e.name), ["3.txt", "c2", "skip"]);
@@ -37,10 +43,51 @@ test("the worker lists its half of the tree in the order asked, and tells unchan
       assert.equal(c2.clean ? c2.subdirs.map((e) => e.name) : [], ["c3"]);
       const c3 = await ahead.take("c/c2/c3");
       assert.ok(c3 && !c3.clean);
-      // The excluded "c/skip" is never listed; d comes next.
+      // The excluded "c/skip" is never listed.
+      assert.is(await ahead.take("c/skip"), null, "a directory the worker did not list in a finished root is not waited for");
       const d = await ahead.take("d");
       assert.ok(d && !d.clean);
       assert.is(await ahead.take("d"), null, "each result is given once");
+    } finally {
+      ahead.close();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a root the main thread enters first is the main thread's, and the worker stops where they meet", async () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, tree);
+    const ahead = startWalkAhead({ source: t.src, salt: "", digests: new Map(), excludes: [], isExcluded: () => false, indexed: 1e9 });
+    assert.ok(ahead);
+    try {
+      // The worker needs milliseconds to start; these claims take microseconds.
+      for (const root of ["a", "b", "c", "d", "e", "f", "g", "h"]) assert.not.ok(ahead.owns(root), root);
+      assert.not.ok(ahead.owns("c/c2/c3"), "beneath a root of the main thread's");
+      await ahead.finished;
+      assert.match(ahead.summary(), /listed 0 of the directories under 0 of 8 subtrees/);
+      assert.is(await ahead.take("d"), null);
+    } finally {
+      ahead.close();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("few forks are cut one level further, so the two threads can meet between small pieces", async () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { one: { x: { "1": "1" }, y: { "2": "2" } }, two: { z: { "3": "3" }, "f.txt": "f" } });
+    const ahead = startWalkAhead({ source: t.src, salt: "", digests: new Map(), excludes: [], isExcluded: () => false, indexed: 1e9 });
+    assert.ok(ahead);
+    try {
+      await ahead.finished;
+      assert.match(ahead.summary(), /under 3 of 3 subtrees/);
+      assert.not.ok(ahead.owns("one") || ahead.owns("two"), "the directories between the roots are the main thread's");
+      assert.ok(ahead.owns("one/x") && ahead.owns("one/y") && ahead.owns("two/z"));
     } finally {
       ahead.close();
     }
@@ -59,34 +106,52 @@ test("small trees get no worker: its start-up would cost more than it saves", as
   }
 });
 
-test("re-syncs through the worker converge on every kind of change, in both halves of the tree", async () => {
-  const t = sandbox();
-  const before = process.env.SYNCHRO_WALK_AHEAD_MIN;
-  process.env.SYNCHRO_WALK_AHEAD_MIN = "0";
+/** Runs `fn` with these environment variables set, and puts the old values back after. */
+async function withEnv(vars: Record<string, string | undefined>, fn: () => Promise<void>): Promise<void> {
+  const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const put = (values: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(values)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  put(vars);
   try {
-    writeTree(t.src, tree);
-    const opts = { source: t.src, replica: t.dst, state: t.state };
-    await sync(opts);
-    await sync(opts);
-    writeFileSync(join(t.src, "a", "1.txt"), "one");
-    writeFileSync(join(t.src, "d", "4.txt"), "four");
-    mkdirSync(join(t.src, "c", "c2", "new", "deeper"), { recursive: true });
-    writeFileSync(join(t.src, "c", "c2", "new", "deeper", "n.txt"), "n");
-    rmSync(join(t.src, "b"), { recursive: true });
-    renameSync(join(t.src, "c", "c2", "c3"), join(t.src, "d", "moved"));
-    const s = await sync(opts);
-    assert.is(s.result, "ok");
-    assert.is(s.counts.update, 2);
-    assert.is(s.counts.rename, 1);
-    assert.is(rsyncDiff(t.src, t.dst), "");
-    const again = await sync(opts);
-    assert.equal(again.counts, { ...again.counts, create: 0, update: 0, delete: 0, mkdir: 0, rmdir: 0, rename: 0, meta: 0 });
-    assert.is(rsyncDiff(t.src, t.dst), "");
+    await fn();
   } finally {
-    if (before === undefined) delete process.env.SYNCHRO_WALK_AHEAD_MIN;
-    else process.env.SYNCHRO_WALK_AHEAD_MIN = before;
-    t.cleanup();
+    put(before);
   }
-});
+}
+
+// With a limit of 1 the worker holds back after its first listing: it must neither stall the run nor lose a change.
+for (const limit of [undefined, "1"]) {
+  test(`re-syncs through the worker converge on every kind of change, on both sides of the split (limit ${limit ?? "default"})`, () =>
+    withEnv({ SYNCHRO_WALK_AHEAD_MIN: "0", SYNCHRO_WALK_AHEAD_LIMIT: limit }, async () => {
+      const t = sandbox();
+      try {
+        writeTree(t.src, tree);
+        const opts = { source: t.src, replica: t.dst, state: t.state };
+        await sync(opts);
+        await sync(opts);
+        writeFileSync(join(t.src, "a", "1.txt"), "one");
+        writeFileSync(join(t.src, "d", "4.txt"), "four");
+        writeFileSync(join(t.src, "h", "late.txt"), "late");
+        mkdirSync(join(t.src, "c", "c2", "new", "deeper"), { recursive: true });
+        writeFileSync(join(t.src, "c", "c2", "new", "deeper", "n.txt"), "n");
+        rmSync(join(t.src, "b"), { recursive: true });
+        renameSync(join(t.src, "c", "c2", "c3"), join(t.src, "d", "moved"));
+        const s = await sync(opts);
+        assert.is(s.result, "ok");
+        assert.is(s.counts.update, 2);
+        assert.is(s.counts.rename, 1);
+        assert.is(rsyncDiff(t.src, t.dst), "");
+        const again = await sync(opts);
+        assert.equal(again.counts, { ...again.counts, create: 0, update: 0, delete: 0, mkdir: 0, rmdir: 0, rename: 0, meta: 0 });
+        assert.is(rsyncDiff(t.src, t.dst), "");
+      } finally {
+        t.cleanup();
+      }
+    }));
+}
 
 test.run();
