@@ -9,7 +9,7 @@ import { StagerGone } from "./stager.ts";
 import { tryRename } from "./renames.ts";
 import { moveToBackup } from "./backup.ts";
 import { mayReplaceDir } from "./deletes.ts";
-import { copyEnded, copyStarted } from "./progress.ts";
+import { copyStarted, type CopyProgress } from "./progress.ts";
 import { drain, renameLater } from "./placing.ts";
 import { dstAbs, failed, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
 
@@ -64,11 +64,11 @@ async function copyAction(s: RunState, action: CopyAct): Promise<void> {
     return;
   }
   if (action.op === "create" && !replaceExisting(s, path, action.replaces, "file")) return;
-  const onChunk = copyStarted(s, path, action.entry.size);
+  const progress = copyStarted(s, path, action.entry.size);
   // With --backup-dir an update moves the old file aside only when the new one is complete, so a
   // failed copy leaves the replica's file where the index says it is.
   const backup = action.op === "update" && s.cfg.backupDir ? () => moveToBackup(s, path) : undefined;
-  const done = await copyWithRetry(s, path, action.entry, onChunk).finally(() => copyEnded(s));
+  const done = await copyWithRetry(s, path, action.entry, progress.chunk).finally(progress.end);
   if (done) await place(s, action.op, path, done.entry, done.staged, backup);
 }
 
@@ -112,30 +112,39 @@ async function renameDetected(s: RunState, path: string, entry: Entry): Promise<
   return tryRename(s, path, entry);
 }
 
-/** A small file's copy handed to the stage worker (src/stager.ts), waiting to be placed. */
+/** A copy started ahead of its turn, waiting to be placed: a small file on the stage worker (src/stager.ts), or a large one on libuv's threads. */
 export interface PendingCopy {
   action: CopyAct;
   staged: Promise<Staged>;
+  /** A large copy's share of the progress line, until it is placed or discarded. */
+  progress?: CopyProgress;
 }
 
 /**
- * Whether the stage worker can take this action: a small file's copy with nothing to clear
- * first. A dir in the way and large files are copied here; runs that may not stage at all
- * (dry runs, --backup-dir) never start the worker (walkAndApply).
+ * Whether this action may be copied ahead of its turn: a file's copy with nothing to clear first.
+ * Small files go to the stage worker once it is up; large ones run on libuv's threads, several at
+ * once. Never on dry runs, nor with --backup-dir, whose old file moves aside just before the rename.
  */
 export function canStage(s: RunState, action: Action): action is CopyAct {
-  if (!s.stager?.ready()) return false;
-  return (action.op === "update" || (action.op === "create" && !action.replaces)) && isSmallFile(action.entry);
+  if (action.op !== "update" && (action.op !== "create" || action.replaces)) return false;
+  if (isSmallFile(action.entry)) return s.stager?.ready() === true;
+  return !s.cfg.dryRun && !s.cfg.backupDir;
 }
 
 /**
- * Starts a copy on the stage worker and returns at once; placeCopy finishes it. A create that
- * rename detection serves is renamed here instead (null): until a staged copy is placed, the
- * replica and its index rows are as they were, so the renames see what a sequential run would.
+ * Starts a copy and returns at once; placeCopy finishes it. A create that rename detection
+ * serves is renamed here instead (null): until a staged copy is placed, the replica and its
+ * index rows are as they were, so the renames see what a sequential run would.
  */
 export async function startCopy(s: RunState, action: CopyAct, scan: boolean): Promise<PendingCopy | null> {
   if (action.op === "create" && !scan && (await renameDetected(s, action.path, action.entry))) return null;
-  return { action, staged: s.stager!.stage(srcAbs(s, action.path), dstAbs(s, action.path), action.entry) };
+  const { path, entry } = action;
+  if (isSmallFile(entry)) return { action, staged: s.stager!.stage(srcAbs(s, path), dstAbs(s, path), entry) };
+  const progress = copyStarted(s, path, entry.size);
+  const staged = stageFile(srcAbs(s, path), dstAbs(s, path), entry, () => statEntry(srcAbs(s, path), entry.name), s.deps.signal, progress.chunk);
+  // Awaited only at its turn to be placed: a failure until then is not an unhandled rejection.
+  staged.catch(() => {});
+  return { action, staged, progress };
 }
 
 /** Renames a staged copy into place and records it; a source that changed meanwhile is copied again here. */
@@ -145,17 +154,22 @@ export async function placeCopy(s: RunState, copy: PendingCopy): Promise<void> {
   try {
     staged = await copy.staged;
   } catch (err) {
+    copy.progress?.end();
     if (!(err instanceof SourceChanged) && !(err instanceof StagerGone)) throw err;
     await copyAction(s, copy.action);
     return;
   }
-  await place(s, copy.action.op, copy.action.path, copy.action.entry, staged);
+  try {
+    await place(s, copy.action.op, copy.action.path, copy.action.entry, staged);
+  } finally {
+    copy.progress?.end();
+  }
 }
 
 /** A stopped run's staged copies: each is waited for and its temporary file removed, so none is left behind. */
 export async function discardCopies(s: RunState, copies: readonly PendingCopy[]): Promise<void> {
   s.stager?.flush();
-  await Promise.all(copies.map((c) => c.staged.then(discardStaged, () => {})));
+  await Promise.all(copies.map((c) => c.staged.then(discardStaged, () => {}).finally(() => c.progress?.end())));
 }
 
 async function checkAction(s: RunState, action: Extract<Action, { op: "check" }>): Promise<void> {

@@ -15,7 +15,7 @@ export interface ProgressState {
   scanned: number;
   plannedFiles: number;
   plannedBytes: number;
-  /** Bytes of the large file being copied now: counted before the file is done, so a big copy moves the line. */
+  /** Bytes of the large files being copied now: counted before each is done, so a big copy moves the line. */
   inFlight: number;
 }
 
@@ -45,19 +45,28 @@ export function progressTick(s: RunState, path: string): void {
   if (s.deps.now() - s.progress.lastAt >= PROGRESS_EVERY_MS) emitProgress(s, path);
 }
 
-/** Before a copy: announces a large one, and returns what its chunks report to. */
-export function copyStarted(s: RunState, path: string, size: number): (copied: number) => void {
-  s.progress.inFlight = 0;
-  if (size >= ANNOUNCE_COPY_BYTES) emitProgress(s, path);
-  return (copied) => {
-    s.progress.inFlight = copied;
-    progressTick(s, path);
-  };
+export interface CopyProgress {
+  /** The bytes copied so far. */
+  chunk(copied: number): void;
+  /** Done or not: its bytes now count in the run's total (s.bytes), or not at all. */
+  end(): void;
 }
 
-/** After a copy, done or not: its bytes now count in the run's total, or not at all. */
-export function copyEnded(s: RunState): void {
-  s.progress.inFlight = 0;
+/** Before a copy: announces a large one. Several large copies may be in flight: each adds its own share. */
+export function copyStarted(s: RunState, path: string, size: number): CopyProgress {
+  if (size >= ANNOUNCE_COPY_BYTES) emitProgress(s, path);
+  let mine = 0;
+  return {
+    chunk(copied) {
+      s.progress.inFlight += copied - mine;
+      mine = copied;
+      progressTick(s, path);
+    },
+    end() {
+      s.progress.inFlight -= mine;
+      mine = 0;
+    },
+  };
 }
 
 /** One pass over a directory's plan, so progress knows what is coming before its copies start. */

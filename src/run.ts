@@ -4,7 +4,7 @@ import type { Logger, SyncEvent } from "./events.ts";
 import { loadHasher } from "./hash.ts";
 import { inodeAndCtime, listDir, statEntry, type Entry, type Listing } from "./walk.ts";
 import { planDir, joinPath, sameMtime, type IndexRow } from "./plan.ts";
-import { isRealDir, isTempName, makeDir, makeWritable, removeEmptyDir, removeTree, setMeta } from "./apply.ts";
+import { isRealDir, isSmallFile, isTempName, makeDir, makeWritable, removeEmptyDir, removeTree, setMeta } from "./apply.ts";
 import { isCorrupt, type Store } from "./store/store.ts";
 import type { OpAction } from "./store/ops.ts";
 import type { Trigger, RunResult } from "./store/runs.ts";
@@ -50,6 +50,8 @@ const emptyCounts = (): Counts => ({ create: 0, update: 0, delete: 0, mkdir: 0, 
 const YIELD_EVERY_MS = 20;
 /** Staged copies waiting to be placed, at most: enough to keep the stage worker busy, few enough to bound memory. */
 const STAGE_DEPTH = 128;
+/** Large copies in flight at once, each with its 4 MiB buffer: see copyInChunks in src/apply.ts. */
+const LARGE_IN_FLIGHT = 4;
 
 /** Mutable state of one run, threaded through the walk. */
 export interface RunState {
@@ -213,12 +215,14 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
   await considerStager(s);
   const replicaByName = replica ? new Map(replica.map((e) => [e.name, e])) : null;
   const subdirs: Subdir[] = [];
-  // Copies on the stage worker are placed in plan order, all before this directory's subdirectories.
+  // Copies started ahead of their turn (see canStage) are placed in plan order, all before this directory's subdirectories.
   const copies: PendingCopy[] = [];
+  let large = 0;
   const placeOldest = async () => {
     // A stop heard here leaves the copy in `copies`, for the finally below to discard.
     await maybeYield(s, copies[0]!.action.path);
     const copy = copies.shift()!;
+    if (!isSmallFile(copy.action.entry)) large--;
     await placeCopy(s, copy).catch((err) => actionFailed(s, copy.action.path, err));
   };
   try {
@@ -239,7 +243,8 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
         if (canStage(s, action)) {
           const copy = await startCopy(s, action, scan);
           if (copy) copies.push(copy);
-          if (copies.length >= STAGE_DEPTH) await placeOldest();
+          if (copy && !isSmallFile(copy.action.entry)) large++;
+          while (copies.length >= STAGE_DEPTH || large >= LARGE_IN_FLIGHT) await placeOldest();
           continue;
         }
         const sub = await applyAction(s, action, scan, replicaByName?.get(name) ?? null);

@@ -112,7 +112,10 @@ test("a large copy reports its bytes chunk by chunk, naming the file", async () 
     await source.sync({ source: t.src, replica: t.dst, state: t.state, now, onEvent: (e) => void (e.type === "progress" && seen.push(e)) });
     const during = seen.filter((e) => e.path === "big.bin").map((e) => e.bytes);
     assert.equal(during[0], 0, "the copy is announced before it starts");
-    assert.equal(during.filter((b) => b > 0), [8 << 20, 16 << 20, 20 << 20]);
+    const steps = during.filter((b) => b > 0);
+    assert.ok(steps.length >= 3, `chunk by chunk: ${steps}`);
+    assert.ok(steps.every((b, i) => i === 0 || b > steps[i - 1]!), `growing: ${steps}`);
+    assert.ok(steps.at(-1)! >= 20 << 20, "the whole file is counted");
     assert.is(seen.at(-1)!.bytes, (20 << 20) + 1, "a finished copy counts once");
   } finally {
     t.cleanup();

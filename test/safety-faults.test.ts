@@ -61,8 +61,10 @@ test("a file being appended to during the copy is not recorded as synced, retrie
 test("files and a directory vanishing from the source mid-run are info, not errors: exit 0", async () => {
   const t = sandbox();
   try {
-    // Sorted order: the big file is copied first, the rest is listed but not yet copied.
-    writeFileSync((mkdirSync(t.src, { recursive: true }), join(t.src, "a-big.bin")), Buffer.alloc(256 << 20, 7));
+    // Sorted order: the big files are copied first, four at once, and the run waits for the
+    // first before it goes on; the rest is listed but not yet copied.
+    mkdirSync(t.src, { recursive: true });
+    for (let i = 0; i < 4; i++) writeFileSync(join(t.src, `a-big-${i}.bin`), Buffer.alloc(64 << 20, 7));
     writeTree(t.src, { "z-1.txt": "1", "z-2.txt": "2", "zdir": { "inner.txt": "i" } });
     const child = startCli([...syncArgs(t), "--verbose"]);
     await waitFor(() => existsSync(t.dst) && temps(t.dst).length > 0, "the big copy to start", 60_000);
