@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, lstatSync, readdirSync, readFileSync, truncateSync, openSync, writeSync, closeSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { sandbox, writeTree, rsyncDiff, rmSync, writeFileSync, mkdirSync } from "./fixtures/tree.ts";
@@ -42,6 +42,16 @@ const corruptions: [string, (file: string) => void][] = [
     const fd = openSync(file, "r+");
     writeSync(fd, Buffer.alloc(8192, 0xa5), 0, undefined, 4096);
     closeSync(fd);
+  }],
+  // The clean-close stamp is the file's stat: with size and mtime as they were, only its ctime tells.
+  ["garbage pages, with the file's mtime put back to the nanosecond", (file) => {
+    const ns = statSync(file, { bigint: true }).mtimeNs;
+    const fd = openSync(file, "r+");
+    writeSync(fd, Buffer.alloc(8192, 0xa5), 0, undefined, 4096);
+    closeSync(fd);
+    const at = `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, "0")}`;
+    assert.is(spawnSync("touch", ["-m", "-d", at, file]).status, 0);
+    assert.is(statSync(file, { bigint: true }).mtimeNs, ns);
   }],
 ];
 
