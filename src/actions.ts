@@ -11,7 +11,7 @@ import { moveToBackup } from "./backup.ts";
 import { mayReplaceDir } from "./deletes.ts";
 import { copyStarted, type CopyProgress } from "./progress.ts";
 import { drain, renameLater } from "./placing.ts";
-import { dstAbs, failed, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
+import { dstAbs, failed, parentOf, putRow, record, removeRow, srcAbs, type RunState } from "./run.ts";
 
 /** A copy is retried this often when the source keeps changing under it, then left for the next run. */
 const COPY_ATTEMPTS = 3;
@@ -46,12 +46,12 @@ function replaceExisting(s: RunState, path: string, replaces: Kind | undefined, 
   if (replaces === "dir" && !mayReplaceDir(s, path)) return false;
   if (s.cfg.backupDir) {
     moveToBackup(s, path);
-    s.deps.store.write(() => s.deps.store.entries.remove(s.pair, path));
+    removeRow(s, path);
     return true;
   }
   if (replaces !== "dir" && creating !== "dir") return true;
   removeTree(dstAbs(s, path), path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
-  s.deps.store.write(() => s.deps.store.entries.remove(s.pair, path));
+  removeRow(s, path);
   return true;
 }
 

@@ -2,7 +2,7 @@ import { SynchroError } from "./errors.ts";
 import { removeTree } from "./apply.ts";
 import { moveToBackup } from "./backup.ts";
 import { listDir, type Kind } from "./walk.ts";
-import { dstAbs, openParent, parentOf, record, type RunState } from "./run.ts";
+import { dstAbs, openParent, parentOf, record, removeRow, type RunState } from "./run.ts";
 
 export interface PendingDelete {
   path: string;
@@ -98,7 +98,7 @@ function deleteOne(s: RunState, d: PendingDelete): void {
     openParent(s, d.path);
     if (s.cfg.backupDir) moveToBackup(s, d.path);
     else removeTree(dstAbs(s, d.path), d.path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
-    s.deps.store.write(() => s.deps.store.entries.remove(s.pair, d.path));
+    removeRow(s, d.path);
     s.touched.add(parentOf(d.path));
   } catch (err) {
     const message = err instanceof SynchroError ? err.message : `deleting: ${(err as Error).message}`;

@@ -37,7 +37,7 @@ export function listingDigest(salt: string, entries: readonly Entry[]): string {
   return createHash("sha1").update(new Uint8Array(nums.buffer)).update(text).digest("hex");
 }
 
-const sameFacts = (e: Entry, r: Entry): boolean =>
+export const sameFacts = (e: Entry, r: Entry): boolean =>
   e.kind === r.kind && e.size === r.size && e.mtime === r.mtime && e.mode === r.mode && e.ino === r.ino && e.ctime === r.ctime && e.target === r.target;
 
 /**

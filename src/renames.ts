@@ -2,6 +2,7 @@ import { renameEntry, isRealDir, setMeta } from "./apply.ts";
 import { joinPath, sameFileMeta, sameMtime } from "./plan.ts";
 import { inodeAndCtime, lstatExact, mtimeOf, statEntry, type Entry } from "./walk.ts";
 import { dstAbs, openParent, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
+import { noteRow, untrack } from "./redigest.ts";
 
 /** The replica's copy of `path` still is what the index says we wrote there. */
 function replicaMatches(s: RunState, path: string, row: Entry & { rIno: number | null }): boolean {
@@ -42,6 +43,10 @@ export function tryRename(s: RunState, path: string, entry: Entry): boolean {
       if (row.kind === "dir") openParent(s, `${from}/.`);
       renameEntry(dstAbs(s, from), dstAbs(s, path));
       s.deps.store.write(() => s.deps.store.entries.move(s.pair, from, path));
+      // The row left `from`'s directory; rows that moved with a directory are no longer where they were followed.
+      noteRow(s, parentOf(from), row.name, null);
+      untrack(s, from);
+      untrack(s, path);
       // A moved dir gets its mode and mtime once its contents settle (finishDir); a file or link now.
       if (entry.kind === "dir") s.touched.add(path);
       else if (row.mode !== entry.mode || row.mtime !== entry.mtime) setMeta(dstAbs(s, path), entry);

@@ -14,6 +14,7 @@ import { stageMin, startStager, type Stager } from "./stager.ts";
 import { drain, drainDir, newPlacings, type Placings } from "./placing.ts";
 import { digestSalt, listingDigest, matchesIndex } from "./digest.ts";
 import { startWalkAhead, type WalkAhead } from "./walk-ahead.ts";
+import { noteRow, storeSettled, track, untrack, walked, type Tracked } from "./redigest.ts";
 import { emitProgress, newProgress, notePlanned, progressTick, type ProgressState } from "./progress.ts";
 
 export interface RunDeps {
@@ -92,6 +93,8 @@ export interface RunState {
   mayStage: boolean;
   /** Final renames of copies in flight on libuv's threads (src/placing.ts); null where every rename is made in place. */
   placings: Placings | null;
+  /** Directories this run planned and is bringing back to match their listing (src/redigest.ts). */
+  tracked: Map<string, Tracked>;
 }
 
 export const srcAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.source : `${s.cfg.source}/${path}`);
@@ -123,7 +126,11 @@ export function record(s: RunState, action: OpAction, path: string, size: number
     s.deps.onEvent?.({ type: "plan", action, path, size, ...extra });
     return;
   }
-  if (action === "error") s.errors.push({ path, error: extra.error ?? "unknown error" });
+  if (action === "error") {
+    s.errors.push({ path, error: extra.error ?? "unknown error" });
+    s.tracked.delete(parentOf(path));
+    s.tracked.delete(path);
+  }
   if (s.runId !== null) {
     const op = { run: s.runId, time: s.deps.now(), action, path, size, from: extra.from ?? null, error: extra.error ?? null };
     s.deps.store.write(() => s.deps.store.ops.add(op));
@@ -135,6 +142,14 @@ export function putRow(s: RunState, path: string, entry: Entry, written: { hash?
   if (s.cfg.dryRun) return;
   const row: IndexRow = { ...entry, hash: written.hash ?? null, rIno: written.rIno ?? null, rCtime: written.rCtime ?? null };
   s.deps.store.write(() => s.deps.store.entries.put(s.pair, path, row));
+  noteRow(s, parentOf(path), baseName(path), entry);
+}
+
+/** Removes a path's row and, for a directory, every row beneath it. */
+export function removeRow(s: RunState, path: string): void {
+  s.deps.store.write(() => s.deps.store.entries.remove(s.pair, path));
+  noteRow(s, parentOf(path), baseName(path), null);
+  untrack(s, path);
 }
 
 /** Classifies an fs error: a failure on the source side is the source's, any other is the replica's. */
@@ -237,7 +252,7 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
           continue;
         }
         if (action.op === "forget") {
-          if (!s.cfg.dryRun) s.deps.store.write(() => s.deps.store.entries.remove(s.pair, action.path));
+          if (!s.cfg.dryRun) removeRow(s, action.path);
           continue;
         }
         if (canStage(s, action)) {
@@ -274,6 +289,7 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
     if (deep || sub.fresh || !row || row.ino !== sub.entry.ino) await syncDir(s, sub.path, sub.entry, sub.scan, sub.theirs);
     else if (row.mode !== sub.entry.mode || row.mtime !== sub.entry.mtime) await syncDir(s, sub.path, sub.entry, false, null, false);
   }
+  if (s.tracked.has(dir)) walked(s, dir, s.placings !== null && [...s.placings.inFlight.keys()].some((p) => parentOf(p) === dir));
   if (dir !== "") await finishDir(s, dir, dirEntry, theirs);
 }
 
@@ -335,11 +351,15 @@ async function walkUnchanged(s: RunState, dir: string, dirEntry: Entry, entries:
   if (dir !== "") await finishDir(s, dir, dirEntry, null);
 }
 
-/** Keeps a directory's digest while its rows match its listing; drops it before any of them changes. */
+/**
+ * Keeps a directory's digest while its rows match its listing; drops it before any of them
+ * changes, and follows the rows so that the digest comes back once they match again.
+ */
 function noteDigest(s: RunState, dir: string, listing: Listing, index: Entry[], digest: string | null): void {
   if (s.cfg.dryRun || s.pair < 0) return;
   const clean = digest !== null && matchesIndex(dir, listing.entries, index, s.cfg.isExcluded);
   s.deps.store.write(() => s.deps.store.entries.setDigest(s.pair, dir, clean ? digest : null));
+  if (!clean && digest !== null) track(s, dir, digest, listing.entries, index, s.cfg.isExcluded);
 }
 
 function reportSkipped(s: RunState, dir: string, listing: Listing): void {
@@ -393,6 +413,7 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     stager: null,
     mayStage: false,
     placings: null,
+    tracked: new Map(),
   };
 }
 
@@ -454,6 +475,7 @@ export async function finishWalk(s: RunState, rootEntry: Entry, scan: boolean): 
   s.lastYield = -Infinity;
   await maybeYield(s, "");
   const outcome = applyDeletes(s);
+  if (!s.cfg.dryRun) storeSettled(s);
   settleTouchedDirs(s, rootEntry);
   emitProgress(s, "", true);
   return outcome;

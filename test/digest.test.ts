@@ -7,7 +7,11 @@ import { openStore } from "../src/store/store.ts";
 import { digestSalt, listingDigest, matchesIndex } from "../src/digest.ts";
 import type { IndexRow } from "../src/plan.ts";
 import type { Entry } from "../src/walk.ts";
-import { sandbox, writeTree, rsyncDiff, writeFileSync, rmSync, utimesSync } from "./fixtures/tree.ts";
+import type { RunState } from "../src/run.ts";
+import { noteRow, storeSettled, track, untrack, walked } from "../src/redigest.ts";
+import { sandbox, writeTree, rsyncDiff, writeFileSync, rmSync, utimesSync, chmodSync, forNobody, NOBODY } from "./fixtures/tree.ts";
+import { runCli } from "./fixtures/cli.ts";
+import { digestLies } from "./fixtures/digests.ts";
 
 const entry = (name: string, over: Partial<Entry> = {}): Entry => ({
   name, kind: "file", size: 10, mtime: 1_700_000_000_000_000, mode: 0o644, ino: 42, ctime: 1_700_000_000_000_000, target: null, ...over,
@@ -41,6 +45,48 @@ test("matchesIndex wants every field equal, every row listed, and ignores exclud
   assert.ok(matchesIndex("d", [...list, entry("x.log")], [...list.map(rowOf), rowOf(entry("y.log"))], logs));
 });
 
+/** What src/redigest.ts needs of a run: its followed directories, and a real index to store digests in. */
+async function followed(t: ReturnType<typeof sandbox>) {
+  const store = await openStore(t.state, { now: Date.now });
+  const pair = store.pair(t.src, t.dst, true)!;
+  const s = { tracked: new Map(), pair: pair.id, deps: { store } } as unknown as RunState;
+  return { s, digests: () => [...store.entries.digests(pair.id)], close: () => store.close() };
+}
+
+test("a followed directory gets its digest back only once every row holds its listing exactly", async () => {
+  const t = sandbox();
+  const { s, digests, close } = await followed(t);
+  try {
+    const [a, b, x] = [entry("a"), entry("b", { ino: 43 }), entry("x", { ino: 44 })];
+    track(s, "d", "D1", [a, b], [a, x], none);
+    noteRow(s, "d", "b", { ...b, mtime: b.mtime + 1 });
+    walked(s, "d", false);
+    assert.equal(digests(), [], "b's row holds other facts than the listing (its source changed during the copy)");
+    noteRow(s, "d", "b", b);
+    noteRow(s, "d", "x", null);
+    storeSettled(s);
+    assert.equal(digests(), [["d", "D1"]], "settled after the walk: b rewritten, x's delete ran at the end");
+    track(s, "e", "E1", [a], [], none);
+    walked(s, "e", true);
+    storeSettled(s);
+    assert.equal(digests(), [["d", "D1"]], "a's copy never landed");
+    track(s, "f", "F1", [a], [], none);
+    noteRow(s, "f", "a", a);
+    noteRow(s, "f", "zz", a);
+    walked(s, "f", false);
+    assert.equal(digests(), [["d", "D1"]], "a row the listing does not name gives up");
+    track(s, "g", "G1", [a, b], [], none);
+    noteRow(s, "g", "a", a);
+    noteRow(s, "g", "b", b);
+    untrack(s, "");
+    walked(s, "g", false);
+    assert.equal(digests(), [["d", "D1"]], "rows moved away wholesale give up");
+  } finally {
+    close();
+    t.cleanup();
+  }
+});
+
 async function digestsOf(t: ReturnType<typeof sandbox>): Promise<string[]> {
   const store = await openStore(t.state, { now: Date.now });
   try {
@@ -51,24 +97,52 @@ async function digestsOf(t: ReturnType<typeof sandbox>): Promise<string[]> {
   }
 }
 
-test("a re-sync keeps a digest only for directories whose rows match, and a change drops it until the next run", async () => {
+test("every directory has a digest after the first copy, and a directory a re-sync changed has it back by the run's end", async () => {
   const t = sandbox();
   try {
     writeTree(t.src, { "top.txt": "t", a: { "1.txt": "1", b: { "2.txt": "2" } }, c: { "3.txt": "3" } });
     await sync({ source: t.src, replica: t.dst, state: t.state });
-    await sync({ source: t.src, replica: t.dst, state: t.state });
-    assert.equal(await digestsOf(t), ["", "a", "a/b", "c"]);
+    assert.equal(await digestsOf(t), ["", "a", "a/b", "c"], "the first copy wrote rows that hold each listing");
+    assert.equal(await digestLies(t), []);
     writeFileSync(join(t.src, "a", "b", "2.txt"), "two");
-    const s = await sync({ source: t.src, replica: t.dst, state: t.state });
-    assert.is(s.counts.update, 1);
-    // Only a/b's rows changed: rewriting a file leaves its directory's mtime, so a still lists the same.
-    assert.equal(await digestsOf(t), ["", "a", "c"]);
     writeFileSync(join(t.src, "a", "b", "new.txt"), "n");
-    await sync({ source: t.src, replica: t.dst, state: t.state });
-    // A new name moves a/b's mtime, which is in a's listing.
-    assert.equal(await digestsOf(t), ["", "c"]);
-    await sync({ source: t.src, replica: t.dst, state: t.state });
-    assert.equal(await digestsOf(t), ["", "a", "a/b", "c"]);
+    rmSync(join(t.src, "c", "3.txt"));
+    const s = await sync({ source: t.src, replica: t.dst, state: t.state });
+    assert.equal([s.counts.update, s.counts.create, s.counts.delete], [1, 1, 1]);
+    assert.equal(await digestsOf(t), ["", "a", "a/b", "c"], "updated, created and deleted, each directory is back");
+    assert.equal(await digestLies(t), []);
+    const again = await sync({ source: t.src, replica: t.dst, state: t.state });
+    assert.equal(again.counts, { ...again.counts, create: 0, update: 0, delete: 0, meta: 0 });
+    writeFileSync(join(t.src, "a", "b", "2.txt"), "2 again");
+    const later = await sync({ source: t.src, replica: t.dst, state: t.state });
+    assert.is(later.counts.update, 1, "a restored digest still misses the next change");
+    assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a run with an error leaves no digest where it could not copy or skipped a delete, and the next run finishes both", async () => {
+  const t = sandbox();
+  forNobody(t);
+  const run = () => runCli(["sync", t.src, t.dst, "--state", t.state, "--log", t.log], { uid: NOBODY });
+  try {
+    writeTree(t.src, { a: { "gone.txt": "g", "stay.txt": "s" }, b: { "x.txt": "x" }, c: { "y.txt": "y" } });
+    chmodSync(t.src, 0o755);
+    assert.is(run().code, 0);
+    rmSync(join(t.src, "a", "gone.txt"));
+    writeFileSync(join(t.src, "b", "x.txt"), "changed, then unreadable to the run");
+    chmodSync(join(t.src, "b", "x.txt"), 0o000);
+    writeFileSync(join(t.src, "c", "y.txt"), "changed");
+    const r = run();
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /skipping 1 deletions because this run had 1 errors/);
+    assert.equal(await digestLies(t), []);
+    assert.equal(await digestsOf(t), ["", "c"], "a (delete skipped) and b (copy failed) wait for the next run");
+    chmodSync(join(t.src, "b", "x.txt"), 0o644);
+    assert.is(run().code, 0);
+    assert.equal(await digestsOf(t), ["", "a", "b", "c"]);
+    assert.equal(await digestLies(t), []);
     assert.is(rsyncDiff(t.src, t.dst), "");
   } finally {
     t.cleanup();

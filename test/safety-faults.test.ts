@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { sandbox, writeTree, rsyncDiff, rmSync, writeFileSync, mkdirSync } from "./fixtures/tree.ts";
 import { runCli, startCli, exited, waitFor, isDeno } from "./fixtures/cli.ts";
 import { openDatabase } from "../src/store/db.ts";
+import { digestLies } from "./fixtures/digests.ts";
 
 type Box = ReturnType<typeof sandbox>;
 const syncArgs = (t: Box, dst = t.dst) => ["sync", t.src, dst, "--state", t.state, "--log", t.log];
@@ -45,6 +46,7 @@ test("a file being appended to during the copy is not recorded as synced, retrie
       assert.not.ok(existsSync(join(t.dst, "growing.log")), "no copy is left in place as good");
       assert.equal(temps(t.dst), []);
       assert.equal(await indexLies(t, t.dst), []);
+      assert.equal(await digestLies(t), [], "the directory of the file left behind keeps no digest");
       assert.is(readFileSync(join(t.dst, "calm.txt"), "utf8"), "calm");
     } finally {
       writer.kill("SIGKILL");
@@ -158,6 +160,7 @@ test("a full disk (a real 1 MiB tmpfs): temp file removed, ENOSPC named, index c
     assert.equal(temps(dst), [], "no temp file is left behind");
     assert.ok(existsSync(join(dst, "old.txt")), "a failing run deletes nothing");
     assert.equal(await indexLies(t, dst), []);
+    assert.equal(await digestLies({ ...t, dst }), [], "no digest for what failed or was not deleted");
 
     disk.remount("size=4m");
     const healed = runCli(syncArgs(t, dst));
@@ -190,6 +193,7 @@ test("a read-only replica file system: EROFS named, exit 1, index consistent", a
     assert.is(readFileSync(join(dst, "a.txt"), "utf8"), "v1");
     assert.ok(existsSync(join(dst, "gone.txt")));
     assert.equal(await indexLies(t, dst), []);
+    assert.equal(await digestLies({ ...t, dst }), []);
     disk.remount("rw");
     const healed = runCli(syncArgs(t, dst));
     assert.is(healed.code, 0, healed.stderr);
