@@ -17,3 +17,9 @@ export const mayCheckAccess = (): boolean => granted({ name: "sys", kind: "uid" 
 
 /** process.kill(pid, 0), to see whether a lock holder lives: Deno's --allow-run. */
 export const maySignal = (): boolean => granted({ name: "run" });
+
+/**
+ * Node's bigint lstat gives times to the nanosecond; Deno's node:fs gives mtime to the
+ * millisecond and ctime to the whole second, too coarse to tell one write from the next.
+ */
+export const statTimesExact = (): boolean => typeof Deno === "undefined";
