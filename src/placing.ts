@@ -20,11 +20,16 @@ export const MAX_IN_FLIGHT = 64;
 export interface Placings {
   /** Replica path -> its rename, until it has landed and been recorded. */
   inFlight: Map<string, Promise<void>>;
+  /** How many of them go into each directory. */
+  into: Map<string, number>;
   /** The index failed while a landing was recorded: thrown at the next start or drain, as if it had failed there. */
   failure: { err: unknown } | null;
 }
 
-export const newPlacings = (): Placings => ({ inFlight: new Map(), failure: null });
+export const newPlacings = (): Placings => ({ inFlight: new Map(), into: new Map(), failure: null });
+
+/** Whether a rename into `dir` is still in flight. */
+export const landingInto = (p: Placings, dir: string): boolean => (p.into.get(dir) ?? 0) > 0;
 
 function rethrow(p: Placings): void {
   if (!p.failure) return;
@@ -44,9 +49,14 @@ export async function renameLater(
   rethrow(p);
   while (p.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(p.inFlight.values());
   rethrow(p);
+  const dir = parentOf(path);
+  p.into.set(dir, (p.into.get(dir) ?? 0) + 1);
   const done = new Promise<void>((resolve) => {
     rename(staged.tmp, dstAbs, (err) => {
       p.inFlight.delete(path);
+      const left = p.into.get(dir)! - 1;
+      if (left > 0) p.into.set(dir, left);
+      else p.into.delete(dir);
       try {
         if (err) {
           discardStaged(staged);

@@ -15,6 +15,8 @@ import type { RunState } from "./run.ts";
  */
 export interface Tracked {
   digest: string;
+  /** The listing's prints, stored with the digest. */
+  prints: Uint8Array;
   /** What each name's row must hold once settled (null: no row). While walking: every name; after: the unsettled ones. */
   want: Map<string, Entry | null>;
   /** Names whose row does not hold what `want` says yet. */
@@ -24,7 +26,9 @@ export interface Tracked {
 }
 
 /** Starts following a directory whose rows did not match its listing when it was planned. */
-export function track(s: RunState, dir: string, digest: string, entries: readonly Entry[], rows: readonly Entry[], isExcluded: (path: string, kind: Kind) => boolean): void {
+export function track(
+  s: RunState, dir: string, digest: string, prints: Uint8Array, entries: readonly Entry[], rows: readonly Entry[], isExcluded: (path: string, kind: Kind) => boolean,
+): void {
   const want = new Map<string, Entry | null>();
   const unsettled = new Set<string>();
   const byName = new Map(rows.map((r) => [r.name, r]));
@@ -39,7 +43,7 @@ export function track(s: RunState, dir: string, digest: string, entries: readonl
     want.set(r.name, null);
     unsettled.add(r.name);
   }
-  s.tracked.set(dir, { digest, want, unsettled, walked: false });
+  s.tracked.set(dir, { digest, prints, want, unsettled, walked: false });
 }
 
 /** A row of `dir` was written (entry) or removed (null). */
@@ -70,7 +74,7 @@ export function walked(s: RunState, dir: string, inFlight: boolean): void {
   const t = s.tracked.get(dir);
   if (!t) return;
   if (t.unsettled.size === 0 && !inFlight) {
-    store(s, dir, t.digest);
+    store(s, dir, t);
     return;
   }
   t.walked = true;
@@ -79,11 +83,11 @@ export function walked(s: RunState, dir: string, inFlight: boolean): void {
 
 /** At the end of a run, after its renames have landed and its deletes have run. */
 export function storeSettled(s: RunState): void {
-  for (const [dir, t] of s.tracked) if (t.walked && t.unsettled.size === 0) store(s, dir, t.digest);
+  for (const [dir, t] of s.tracked) if (t.walked && t.unsettled.size === 0) store(s, dir, t);
   s.tracked.clear();
 }
 
-function store(s: RunState, dir: string, digest: string): void {
+function store(s: RunState, dir: string, t: Tracked): void {
   s.tracked.delete(dir);
-  s.deps.store.write(() => s.deps.store.entries.setDigest(s.pair, dir, digest));
+  s.deps.store.write(() => s.deps.store.entries.setDigest(s.pair, dir, t.digest, t.prints));
 }

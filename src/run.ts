@@ -11,10 +11,11 @@ import type { Trigger, RunResult } from "./store/runs.ts";
 import { applyDeletes, type PendingDelete } from "./deletes.ts";
 import { applyAction, canStage, discardCopies, ensureReplicaDir, placeCopy, startCopy, type PendingCopy, type Subdir } from "./actions.ts";
 import { stageMin, startStager, type Stager } from "./stager.ts";
-import { drain, drainDir, newPlacings, type Placings } from "./placing.ts";
-import { digestSalt, listingDigest, matchesIndex } from "./digest.ts";
+import { drain, drainDir, landingInto, newPlacings, type Placings } from "./placing.ts";
+import { digestSalt, listingDigest, listingPrints, matchesIndex } from "./digest.ts";
 import { startWalkAhead, type WalkAhead } from "./walk-ahead.ts";
 import { noteRow, storeSettled, track, untrack, walked, type Tracked } from "./redigest.ts";
+import { changedEntries } from "./changed-entries.ts";
 import { emitProgress, newProgress, notePlanned, progressTick, type ProgressState } from "./progress.ts";
 
 export interface RunDeps {
@@ -86,6 +87,10 @@ export interface RunState {
   salt: string;
   /** The stored listing digests, when this run may trust them (not on --checksum). */
   digests: Map<string, string> | null;
+  /** The prints stored with them, read when first needed (src/changed-entries.ts). */
+  prints: Map<string, Uint8Array> | null;
+  /** Directories planned from their changed entries alone, for --verbose. */
+  plannedInPart: number;
   /** A worker listing part of the tree on the other core, during a full-tree walk. */
   ahead: WalkAhead | null;
   /** A worker staging small copies on the other core (src/stager.ts); a full walk (`mayStage`) starts it once it has planned enough copies. */
@@ -223,9 +228,11 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
   if (!scan && digest !== null && s.digests?.get(dir) === digest) return walkUnchanged(s, dir, dirEntry, listing.entries, listing.entries.length, deep);
   const keep = new Set(listing.skipped.filter((k) => k.reason !== "vanished").map((k) => k.name));
   const replica = scan ? listReplica(s, dir) : null;
-  const index = s.pair < 0 ? [] : s.deps.store.entries.listFacts(s.pair, dir);
-  noteDigest(s, dir, listing, index, digest);
-  const actions = planDir({ dir, source: listing.entries, index, replica, checksum: s.cfg.checksum, isExcluded: s.cfg.isExcluded });
+  const changed = !scan && digest !== null && s.digests?.has(dir) ? changedEntries(s, dir, listing.entries) : null;
+  const index = changed ? changed.rows : s.pair < 0 ? [] : s.deps.store.entries.listFacts(s.pair, dir);
+  noteDigest(s, dir, listing, changed?.allRows ?? index, digest, changed?.prints);
+  const source = changed ? changed.entries : listing.entries;
+  const actions = planDir({ dir, source, index, replica, checksum: s.cfg.checksum, isExcluded: s.cfg.isExcluded });
   notePlanned(s, listing.entries.length, actions);
   await considerStager(s);
   const replicaByName = replica ? new Map(replica.map((e) => [e.name, e])) : null;
@@ -274,25 +281,32 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
     await discardCopies(s, copies);
   }
   const rows = deep ? null : new Map(index.map((r) => [r.name, r]));
-  for (let sub of subdirs) {
-    // A later action in this directory moved the replica's copy away (its old inode was renamed
-    // in the source, and a new directory took the name): make it again and fill it from scratch.
-    if (s.renamedAway.has(sub.path) && !s.cfg.dryRun) {
-      try {
-        if (!ensureReplicaDir(s, sub.path, null)) sub = { ...sub, scan: true, fresh: true, theirs: null };
-      } catch (err) {
-        failed(s, sub.path, err);
-        continue;
-      }
-    }
-    const row = rows?.get(baseName(sub.path));
-    if (deep || sub.fresh || !row || row.ino !== sub.entry.ino) await syncDir(s, sub.path, sub.entry, sub.scan, sub.theirs);
-    else if (row.mode !== sub.entry.mode || row.mtime !== sub.entry.mtime) await syncDir(s, sub.path, sub.entry, false, null, false);
-  }
-  if (s.tracked.has(dir)) walked(s, dir, s.placings !== null && [...s.placings.inFlight.keys()].some((p) => parentOf(p) === dir));
+  // Depth first in name order, planned and unchanged subdirectories alike: the walk-ahead worker listed them so.
+  const next: [string, () => Promise<void>][] = subdirs.map((sub) => [baseName(sub.path), () => walkPlanned(s, sub, rows, deep)]);
+  for (const e of changed?.unchangedDirs ?? []) next.push([e.name, () => descendUnchanged(s, joinPath(dir, e.name), e, deep)]);
+  if (changed) next.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [, walk] of next) await walk();
+  if (s.tracked.has(dir)) walked(s, dir, s.placings !== null && landingInto(s.placings, dir));
   if (dir !== "") await finishDir(s, dir, dirEntry, theirs);
 }
 
+
+/** Walks into a subdirectory its parent planned: made, replaced or changed. */
+async function walkPlanned(s: RunState, sub: Subdir, rows: Map<string, Entry> | null, deep: boolean): Promise<void> {
+  // A later action in the parent moved the replica's copy away (its old inode was renamed in the
+  // source, and a new directory took the name): make it again and fill it from scratch.
+  if (s.renamedAway.has(sub.path) && !s.cfg.dryRun) {
+    try {
+      if (!ensureReplicaDir(s, sub.path, null)) sub = { ...sub, scan: true, fresh: true, theirs: null };
+    } catch (err) {
+      failed(s, sub.path, err);
+      return;
+    }
+  }
+  const row = rows?.get(baseName(sub.path));
+  if (deep || sub.fresh || !row || row.ino !== sub.entry.ino) await syncDir(s, sub.path, sub.entry, sub.scan, sub.theirs);
+  else if (row.mode !== sub.entry.mode || row.mtime !== sub.entry.mtime) await syncDir(s, sub.path, sub.entry, false, null, false);
+}
 
 /**
  * Sets a directory's mode and mtime once its contents are written; a read-only source dir still syncs.
@@ -330,36 +344,41 @@ async function finishDir(s: RunState, dir: string, entry: Entry, theirs: Entry |
 async function walkUnchanged(s: RunState, dir: string, dirEntry: Entry, entries: readonly Entry[], count: number, deep: boolean): Promise<void> {
   notePlanned(s, count, []);
   await maybeYield(s, dir);
-  for (const e of entries) {
-    if (e.kind !== "dir") continue;
-    const path = joinPath(dir, e.name);
-    if (s.cfg.isExcluded(path, "dir")) continue;
-    // The parent's digest vouches that this dir's row holds e: no index read needed for it.
-    let remade: boolean;
-    try {
-      remade = !ensureReplicaDir(s, path, null, e.mode);
-    } catch (err) {
-      // As on the planned path: one replica dir that cannot be repaired is an error, not the end of the run.
-      failed(s, path, err);
-      continue;
-    }
-    if (!deep && !remade) continue;
-    s.vouched.add(path);
-    await syncDir(s, path, e, remade);
-  }
+  for (const e of entries) if (e.kind === "dir") await descendUnchanged(s, joinPath(dir, e.name), e, deep);
   // Not a scan, so there is no replica listing to compare the dir's own meta with.
   if (dir !== "") await finishDir(s, dir, dirEntry, null);
+}
+
+/**
+ * Walks into a subdirectory whose entry its parent's digest or prints vouch for: its row holds
+ * `e`, so no index read is needed for it. A shallow walk goes in only if the replica's had to be remade.
+ */
+async function descendUnchanged(s: RunState, path: string, e: Entry, deep: boolean): Promise<void> {
+  if (s.cfg.isExcluded(path, "dir")) return;
+  let remade: boolean;
+  try {
+    remade = !ensureReplicaDir(s, path, null, e.mode);
+  } catch (err) {
+    // As on the planned path: one replica dir that cannot be repaired is an error, not the end of the run.
+    failed(s, path, err);
+    return;
+  }
+  if (!deep && !remade) return;
+  s.vouched.add(path);
+  await syncDir(s, path, e, remade);
 }
 
 /**
  * Keeps a directory's digest while its rows match its listing; drops it before any of them
  * changes, and follows the rows so that the digest comes back once they match again.
  */
-function noteDigest(s: RunState, dir: string, listing: Listing, index: Entry[], digest: string | null): void {
+function noteDigest(s: RunState, dir: string, listing: Listing, index: Entry[], digest: string | null, changed?: Uint8Array): void {
   if (s.cfg.dryRun || s.pair < 0) return;
-  const clean = digest !== null && matchesIndex(dir, listing.entries, index, s.cfg.isExcluded);
-  s.deps.store.write(() => s.deps.store.entries.setDigest(s.pair, dir, clean ? digest : null));
-  if (!clean && digest !== null) track(s, dir, digest, listing.entries, index, s.cfg.isExcluded);
+  // Entries that changed since the rows last held the listing: the rows cannot match.
+  const clean = digest !== null && !changed && matchesIndex(dir, listing.entries, index, s.cfg.isExcluded);
+  const prints = digest === null ? undefined : (changed ?? listingPrints(s.salt, listing.entries));
+  s.deps.store.write(() => s.deps.store.entries.setDigest(s.pair, dir, clean ? digest : null, clean ? prints : undefined));
+  if (!clean && digest !== null) track(s, dir, digest, prints!, listing.entries, index, s.cfg.isExcluded);
 }
 
 function reportSkipped(s: RunState, dir: string, listing: Listing): void {
@@ -409,6 +428,8 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     vouched: new Set(),
     salt: digestSalt(cfg.excludes),
     digests: pair < 0 || cfg.checksum ? null : deps.store.entries.digests(pair),
+    prints: null,
+    plannedInPart: 0,
     ahead: null,
     stager: null,
     mayStage: false,
@@ -453,6 +474,8 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
     } finally {
       s.placings = null;
       if (s.ahead) s.deps.logger.debug(s.ahead.summary());
+      const n = s.plannedInPart;
+      if (n > 0) s.deps.logger.debug(`${n} changed director${n === 1 ? "y was" : "ies were"} planned from their changed entries alone`);
       s.ahead?.close();
       s.ahead = null;
       if (s.stager) s.deps.logger.debug(s.stager.summary());

@@ -4,7 +4,7 @@ import { lstatSync, readFileSync, renameSync, symlinkSync, mkdirSync } from "nod
 import { join } from "node:path";
 import { sync } from "../src/index.ts";
 import { openStore } from "../src/store/store.ts";
-import { digestSalt, listingDigest, matchesIndex } from "../src/digest.ts";
+import { crossOff, diffPrints, digestSalt, listingDigest, listingPrints, matchesIndex } from "../src/digest.ts";
 import type { IndexRow } from "../src/plan.ts";
 import type { Entry } from "../src/walk.ts";
 import type { RunState } from "../src/run.ts";
@@ -33,6 +33,32 @@ test("a listing digest changes with every fact planning compares, and with the e
   assert.is.not(listingDigest(salt, [entry("ab", { target: "c" })]), listingDigest(salt, [entry("a", { target: "bc" })]));
 });
 
+test("prints tell which entries changed, by every fact planning compares; other excludes change them all", () => {
+  const salt = digestSalt([]);
+  const base = [entry("a"), entry("b", { ino: 43 }), entry("l", { kind: "symlink", size: 0, target: "a" })];
+  const stored = listingPrints(salt, base);
+  assert.is(stored.byteLength, 3 * 8);
+  const same = diffPrints(salt, base.map((e) => ({ ...e })), stored)!;
+  assert.equal([same.changed, same.unmatched.size], [[], 0]);
+  const variants: Partial<Entry>[] = [{ kind: "dir" }, { size: 11 }, { mtime: base[0]!.mtime + 1 }, { mode: 0o600 }, { ino: 44 }, { ctime: base[0]!.ctime + 1 }, { size: 2 ** 40 }];
+  for (const v of variants) {
+    const d = diffPrints(salt, [{ ...base[0]!, ...v }, base[1]!, base[2]!], stored)!;
+    assert.equal(d.changed.map((e) => e.name), ["a"], JSON.stringify(v));
+    assert.is(d.unmatched.size, 1, "a's old print is left for its row to cross off");
+    assert.ok(crossOff(salt, d, base[0]!), "the old row accounts for it");
+    assert.is(d.unmatched.size, 0);
+  }
+  const retargeted = diffPrints(salt, [base[0]!, base[1]!, { ...base[2]!, target: "b" }], stored)!;
+  assert.equal(retargeted.changed.map((e) => e.name), ["l"]);
+  const renamed = diffPrints(salt, [{ ...base[0]!, name: "z" }, base[1]!, base[2]!], stored)!;
+  assert.equal(renamed.changed.map((e) => e.name), ["z"]);
+  assert.not.ok(crossOff(salt, renamed, { ...base[0]!, name: "z" }), "a row of the new name does not account for the old");
+  const gone = diffPrints(salt, [base[1]!], stored)!;
+  assert.equal([gone.changed.length, gone.unmatched.size], [0, 2], "removed entries leave prints unmatched");
+  assert.equal(diffPrints(digestSalt(["*.log"]), base, stored)!.changed.length, 3);
+  assert.equal(diffPrints(salt, base, listingPrints(salt, base))!.prints, stored, "a diff gives the listing's own prints");
+});
+
 test("matchesIndex wants every field equal, every row listed, and ignores excluded names", () => {
   const list = [entry("a"), entry("b", { ino: 43 })];
   assert.ok(matchesIndex("d", list, list.map(rowOf), none));
@@ -49,7 +75,7 @@ test("matchesIndex wants every field equal, every row listed, and ignores exclud
 async function followed(t: ReturnType<typeof sandbox>) {
   const store = await openStore(t.state, { now: Date.now });
   const pair = store.pair(t.src, t.dst, true)!;
-  const s = { tracked: new Map(), pair: pair.id, deps: { store } } as unknown as RunState;
+  const s = { tracked: new Map(), pair: pair.id, salt: "", deps: { store } } as unknown as RunState;
   return { s, digests: () => [...store.entries.digests(pair.id)], close: () => store.close() };
 }
 
@@ -58,7 +84,7 @@ test("a followed directory gets its digest back only once every row holds its li
   const { s, digests, close } = await followed(t);
   try {
     const [a, b, x] = [entry("a"), entry("b", { ino: 43 }), entry("x", { ino: 44 })];
-    track(s, "d", "D1", [a, b], [a, x], none);
+    track(s, "d", "D1", listingPrints("", [a, b]), [a, b], [a, x], none);
     noteRow(s, "d", "b", { ...b, mtime: b.mtime + 1 });
     walked(s, "d", false);
     assert.equal(digests(), [], "b's row holds other facts than the listing (its source changed during the copy)");
@@ -66,16 +92,16 @@ test("a followed directory gets its digest back only once every row holds its li
     noteRow(s, "d", "x", null);
     storeSettled(s);
     assert.equal(digests(), [["d", "D1"]], "settled after the walk: b rewritten, x's delete ran at the end");
-    track(s, "e", "E1", [a], [], none);
+    track(s, "e", "E1", listingPrints("", [a]), [a], [], none);
     walked(s, "e", true);
     storeSettled(s);
     assert.equal(digests(), [["d", "D1"]], "a's copy never landed");
-    track(s, "f", "F1", [a], [], none);
+    track(s, "f", "F1", listingPrints("", [a]), [a], [], none);
     noteRow(s, "f", "a", a);
     noteRow(s, "f", "zz", a);
     walked(s, "f", false);
     assert.equal(digests(), [["d", "D1"]], "a row the listing does not name gives up");
-    track(s, "g", "G1", [a, b], [], none);
+    track(s, "g", "G1", listingPrints("", [a, b]), [a, b], [], none);
     noteRow(s, "g", "a", a);
     noteRow(s, "g", "b", b);
     untrack(s, "");
@@ -117,6 +143,37 @@ test("every directory has a digest after the first copy, and a directory a re-sy
     const later = await sync({ source: t.src, replica: t.dst, state: t.state });
     assert.is(later.counts.update, 1, "a restored digest still misses the next change");
     assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a re-sync reads only what changed in a directory that still has its prints, and falls back to all of it when entries are gone", async () => {
+  const t = sandbox();
+  try {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) files[`f${i}.txt`] = `file ${i}`;
+    const some = Object.fromEntries(Object.entries(files).slice(0, 8));
+    writeTree(t.src, { big: { ...files, sub: { ...some, "s.txt": "s" }, other: { "o.txt": "o" } } });
+    const run = () => runCli(["sync", t.src, t.dst, "--state", t.state, "--verbose"]);
+    assert.is(run().code, 0);
+    writeFileSync(join(t.src, "big", "f3.txt"), "three, rewritten");
+    writeFileSync(join(t.src, "big", "new.txt"), "new");
+    writeFileSync(join(t.src, "big", "sub", "s.txt"), "s, rewritten");
+    const r = run();
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, /2 changed directories were planned from their changed entries alone/);
+    assert.match(r.stderr, /synced in .*: 1 created, 2 updated, 0 deleted/);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+    assert.equal(await digestLies(t), []);
+    rmSync(join(t.src, "big", "f7.txt"));
+    writeFileSync(join(t.src, "big", "f8.txt"), "eight, rewritten");
+    const gone = run();
+    assert.is(gone.code, 0, gone.stderr);
+    assert.not.match(gone.stderr, /planned from their changed entries alone/, "a gone entry's row must be found: all of big is read");
+    assert.match(gone.stderr, /synced in .*: 0 created, 1 updated, 1 deleted/);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+    assert.equal(await digestLies(t), []);
   } finally {
     t.cleanup();
   }

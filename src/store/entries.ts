@@ -79,8 +79,10 @@ export interface EntryQueries {
   clear(pair: number): void;
   /** Every directory's listing digest: only directories whose rows matched their listing have one. */
   digests(pair: number): Map<string, string>;
-  /** Stores a directory's digest, or drops it (null) once its rows may no longer match. */
-  setDigest(pair: number, dir: string, digest: string | null): void;
+  /** Stores a directory's digest with its entries' prints, or drops both (null) once its rows may no longer match. */
+  setDigest(pair: number, dir: string, digest: string | null, prints?: Uint8Array): void;
+  /** Every directory's prints, stored with its digest (src/digest.ts). */
+  prints(pair: number): Map<string, Uint8Array>;
 }
 
 export function entryQueries(db: Database): EntryQueries {
@@ -109,10 +111,11 @@ export function entryQueries(db: Database): EntryQueries {
   // Digests follow their rows: removed with them, moved with them (a listing does not name its
   // own path), so a digest never vouches for rows that are gone or elsewhere.
   const allDigests = db.prepare("SELECT dir, digest FROM digests WHERE pair = ?");
-  const putDigest = db.prepare("INSERT OR REPLACE INTO digests (pair, dir, digest) VALUES (?, ?, ?)");
+  const putDigest = db.prepare("INSERT OR REPLACE INTO digests (pair, dir, digest, prints) VALUES (?, ?, ?, ?)");
+  const allPrints = db.prepare("SELECT dir, prints FROM digests WHERE pair = ? AND prints IS NOT NULL");
   const dropDigest = db.prepare("DELETE FROM digests WHERE pair = ? AND dir = ?");
   const dropDigests = db.prepare(`DELETE FROM digests WHERE ${SUBTREE}`);
-  const treeDigests = db.prepare(`SELECT dir, digest FROM digests WHERE ${SUBTREE}`);
+  const treeDigests = db.prepare(`SELECT dir, digest, prints FROM digests WHERE ${SUBTREE}`);
   const clearDigests = db.prepare("DELETE FROM digests WHERE pair = ?");
 
   return {
@@ -151,7 +154,7 @@ export function entryQueries(db: Database): EntryQueries {
       const moved = treeDigests.all(...subtreeParams(pair, from));
       dropDigests.run(...subtreeParams(pair, from));
       dropDigests.run(...subtreeParams(pair, to));
-      for (const r of moved) putDigest.run(pair, to + (r.dir as string).slice(from.length), r.digest as string);
+      for (const r of moved) putDigest.run(pair, to + (r.dir as string).slice(from.length), r.digest as string, (r.prints as Uint8Array | null) ?? null);
       dropDigest.run(pair, fromDir);
       dropDigest.run(pair, toDir);
     },
@@ -173,9 +176,10 @@ export function entryQueries(db: Database): EntryQueries {
       clearDigests.run(pair);
     },
     digests: (pair) => new Map(allDigests.all(pair).map((r) => [r.dir as string, r.digest as string])),
-    setDigest(pair, dir, digest) {
+    setDigest(pair, dir, digest, prints) {
       if (digest === null) dropDigest.run(pair, dir);
-      else putDigest.run(pair, dir, digest);
+      else putDigest.run(pair, dir, digest, prints ? Buffer.from(prints.buffer, prints.byteOffset, prints.byteLength) : null);
     },
+    prints: (pair) => new Map(allPrints.all(pair).map((r) => [r.dir as string, r.prints as Uint8Array])),
   };
 }

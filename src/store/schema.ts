@@ -73,6 +73,8 @@ const MIGRATIONS: string[] = [
      digest TEXT NOT NULL,
      PRIMARY KEY (pair, dir)
    ) WITHOUT ROWID;`,
+  // Each entry's print beside its directory's digest: which entries changed, when it no longer matches.
+  `ALTER TABLE digests ADD COLUMN prints BLOB;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
