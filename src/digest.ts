@@ -165,13 +165,26 @@ export interface PrintDiff {
 }
 
 /** Null when two stored prints share a first word (about one directory in 10^6 at 100 entries): plan it in full. */
-export function diffPrints(salt: string, entries: readonly Entry[], stored: Uint8Array): PrintDiff | null {
-  const old = new Uint32Array(stored.buffer.slice(stored.byteOffset, stored.byteOffset + stored.byteLength));
-  const unmatched = new Map<number, number>();
-  for (let i = 0; i < old.length; i += 2) {
-    if (unmatched.has(old[i]!)) return null;
-    unmatched.set(old[i]!, old[i + 1]!);
+/** Prints as a lookup, first word to second; null when two share a first word. */
+export function printSet(prints: Uint8Array): Map<number, number> | null {
+  const words = new Uint32Array(prints.buffer.slice(prints.byteOffset, prints.byteOffset + prints.byteLength));
+  const set = new Map<number, number>();
+  for (let i = 0; i < words.length; i += 2) {
+    if (set.has(words[i]!)) return null;
+    set.set(words[i]!, words[i + 1]!);
   }
+  return set;
+}
+
+/** Whether an entry, name and facts, is among a set of prints. */
+export function hasPrint(salt: string, set: Map<number, number>, e: Entry): boolean {
+  printOf(seedOf(salt), e);
+  return set.get(ha) === hb;
+}
+
+export function diffPrints(salt: string, entries: readonly Entry[], stored: Uint8Array): PrintDiff | null {
+  const unmatched = printSet(stored);
+  if (!unmatched) return null;
   const seed = seedOf(salt);
   const changed: Entry[] = [];
   const now = new Uint32Array(entries.length * 2);

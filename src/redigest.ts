@@ -1,6 +1,6 @@
 import type { Entry, Kind } from "./walk.ts";
 import { joinPath } from "./plan.ts";
-import { sameFacts } from "./digest.ts";
+import { hasPrint, printSet, sameFacts } from "./digest.ts";
 import type { RunState } from "./run.ts";
 
 /**
@@ -17,7 +17,9 @@ export interface Tracked {
   digest: string;
   /** The listing's prints, stored with the digest. */
   prints: Uint8Array;
-  /** What each name's row must hold once settled (null: no row). While walking: every name; after: the unsettled ones. */
+  /** While walking, the same prints as a lookup: a row written for any other name must hold one of them. */
+  listed: Map<number, number> | null;
+  /** What each name's row must come to hold (null: no row), for the names this run has to change. */
   want: Map<string, Entry | null>;
   /** Names whose row does not hold what `want` says yet. */
   unsettled: Set<string>;
@@ -25,25 +27,29 @@ export interface Tracked {
   walked: boolean;
 }
 
-/** Starts following a directory whose rows did not match its listing when it was planned. */
-export function track(
-  s: RunState, dir: string, digest: string, prints: Uint8Array, entries: readonly Entry[], rows: readonly Entry[], isExcluded: (path: string, kind: Kind) => boolean,
-): void {
+/**
+ * Starts following a directory planned while its rows did not hold its listing: `stale` are the
+ * entries whose row differs or is missing, `gone` the names of rows the listing lacks.
+ */
+export function track(s: RunState, dir: string, digest: string, prints: Uint8Array, stale: readonly Entry[], gone: readonly string[]): void {
+  const listed = printSet(prints);
+  if (!listed) return;
   const want = new Map<string, Entry | null>();
-  const unsettled = new Set<string>();
+  for (const e of stale) if (!s.cfg.isExcluded(joinPath(dir, e.name), e.kind)) want.set(e.name, e);
+  for (const name of gone) want.set(name, null);
+  s.tracked.set(dir, { digest, prints, listed, want, unsettled: new Set(want.keys()), walked: false });
+}
+
+/** The entries whose row differs from them or is missing, and the rows no entry has: what `track` follows. */
+export function staleRows(dir: string, entries: readonly Entry[], rows: readonly Entry[], isExcluded: (path: string, kind: Kind) => boolean): { stale: Entry[]; gone: string[] } {
   const byName = new Map(rows.map((r) => [r.name, r]));
-  for (const e of entries) {
-    if (isExcluded(joinPath(dir, e.name), e.kind)) continue;
-    want.set(e.name, e);
+  const listed = new Set(entries.map((e) => e.name));
+  const stale = entries.filter((e) => {
     const r = byName.get(e.name);
-    if (!r || !sameFacts(e, r)) unsettled.add(e.name);
-  }
-  for (const r of rows) {
-    if (want.has(r.name) || isExcluded(joinPath(dir, r.name), r.kind)) continue;
-    want.set(r.name, null);
-    unsettled.add(r.name);
-  }
-  s.tracked.set(dir, { digest, prints, want, unsettled, walked: false });
+    return !r || !sameFacts(e, r);
+  });
+  const gone = rows.filter((r) => !listed.has(r.name) && !isExcluded(joinPath(dir, r.name), r.kind)).map((r) => r.name);
+  return { stale, gone };
 }
 
 /** A row of `dir` was written (entry) or removed (null). */
@@ -51,8 +57,10 @@ export function noteRow(s: RunState, dir: string, name: string, entry: Entry | n
   const t = s.tracked.get(dir);
   if (!t) return;
   const want = t.want.get(name);
-  // After the walk only unsettled names are kept: a write to any other was not foreseen.
   if (want === undefined) {
+    // A row this run did not mean to change: harmless while walking (a subdirectory's row written
+    // again after writes inside it) if it holds what the listing says, else not foreseen.
+    if (!t.walked && entry !== null && hasPrint(s.salt, t.listed!, entry)) return;
     s.tracked.delete(dir);
     return;
   }
@@ -78,6 +86,7 @@ export function walked(s: RunState, dir: string, inFlight: boolean): void {
     return;
   }
   t.walked = true;
+  t.listed = null;
   for (const name of t.want.keys()) if (!t.unsettled.has(name)) t.want.delete(name);
 }
 

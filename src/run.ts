@@ -14,8 +14,8 @@ import { stageMin, startStager, type Stager } from "./stager.ts";
 import { drain, drainDir, landingInto, newPlacings, type Placings } from "./placing.ts";
 import { digestSalt, listingDigest, listingPrints, matchesIndex } from "./digest.ts";
 import { startWalkAhead, type WalkAhead } from "./walk-ahead.ts";
-import { noteRow, storeSettled, track, untrack, walked, type Tracked } from "./redigest.ts";
-import { changedEntries } from "./changed-entries.ts";
+import { noteRow, staleRows, storeSettled, track, untrack, walked, type Tracked } from "./redigest.ts";
+import { diffListing, readChanged, storedPrints, type Changed } from "./changed-entries.ts";
 import { emitProgress, newProgress, notePlanned, progressTick, type ProgressState } from "./progress.ts";
 
 export interface RunDeps {
@@ -208,7 +208,12 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
   s.walked?.set(dir, deep);
   const ahead = s.ahead?.owns(dir) ? await s.ahead.take(dir) : null;
   if (ahead?.clean && !scan) return walkUnchanged(s, dir, dirEntry, ahead.subdirs, ahead.count, deep);
-  const listing = ahead && !ahead.clean ? ahead.listing : listDir(srcAbs(s, dir));
+  if (ahead && "changes" in ahead && !scan) {
+    // The worker found which entries changed; unless a gone entry needs the whole listing, that is enough.
+    const changed = readChanged(s, dir, ahead.changes);
+    if (changed) return planAndApply(s, dir, dirEntry, scan, theirs, deep, { digest: ahead.digest, listing: null, changed });
+  }
+  const listing = ahead && "listing" in ahead ? ahead.listing : listDir(srcAbs(s, dir));
   if (listing.error?.code === "ENOENT" || listing.error?.code === "ENOTDIR") {
     // Gone between its parent's listing and now: like a vanished file, info and exit 0. A replica
     // dir this run just made is empty and goes now; anything older waits for the deferred deletes.
@@ -224,16 +229,30 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
     return;
   }
   reportSkipped(s, dir, listing);
-  const digest = s.pair < 0 || listing.skipped.length > 0 ? null : ahead && !ahead.clean ? ahead.digest : listingDigest(s.salt, listing.entries);
+  const digest = s.pair < 0 || listing.skipped.length > 0 ? null : ahead && "listing" in ahead ? ahead.digest : listingDigest(s.salt, listing.entries);
   if (!scan && digest !== null && s.digests?.get(dir) === digest) return walkUnchanged(s, dir, dirEntry, listing.entries, listing.entries.length, deep);
-  const keep = new Set(listing.skipped.filter((k) => k.reason !== "vanished").map((k) => k.name));
+  const diff = !scan && digest !== null && s.digests?.has(dir) ? diffListing(s.salt, listing.entries, storedPrints(s).get(dir)) : null;
+  const changed = diff ? readChanged(s, dir, diff) : null;
+  return planAndApply(s, dir, dirEntry, scan, theirs, deep, { digest, listing, changed });
+}
+
+/** A directory to plan: its listing, or (`changed`) only what changed in it since its rows last held the listing. */
+interface ToPlan {
+  digest: string | null;
+  listing: Listing | null;
+  changed: Changed | null;
+}
+
+/** Plans one directory against the index (or the replica, on a scan), applies the plan, then walks into its subdirectories. */
+async function planAndApply(s: RunState, dir: string, dirEntry: Entry, scan: boolean, theirs: Entry | null, deep: boolean, what: ToPlan): Promise<void> {
+  const { digest, listing, changed } = what;
+  const keep = new Set(listing?.skipped.filter((k) => k.reason !== "vanished").map((k) => k.name));
   const replica = scan ? listReplica(s, dir) : null;
-  const changed = !scan && digest !== null && s.digests?.has(dir) ? changedEntries(s, dir, listing.entries) : null;
   const index = changed ? changed.rows : s.pair < 0 ? [] : s.deps.store.entries.listFacts(s.pair, dir);
-  noteDigest(s, dir, listing, changed?.allRows ?? index, digest, changed?.prints);
-  const source = changed ? changed.entries : listing.entries;
+  noteDigest(s, dir, listing?.entries ?? [], index, digest, changed);
+  const source = changed ? changed.changed : listing!.entries;
   const actions = planDir({ dir, source, index, replica, checksum: s.cfg.checksum, isExcluded: s.cfg.isExcluded });
-  notePlanned(s, listing.entries.length, actions);
+  notePlanned(s, changed ? changed.count : source.length, actions);
   await considerStager(s);
   const replicaByName = replica ? new Map(replica.map((e) => [e.name, e])) : null;
   const subdirs: Subdir[] = [];
@@ -372,13 +391,24 @@ async function descendUnchanged(s: RunState, path: string, e: Entry, deep: boole
  * Keeps a directory's digest while its rows match its listing; drops it before any of them
  * changes, and follows the rows so that the digest comes back once they match again.
  */
-function noteDigest(s: RunState, dir: string, listing: Listing, index: Entry[], digest: string | null, changed?: Uint8Array): void {
-  if (s.cfg.dryRun || s.pair < 0) return;
-  // Entries that changed since the rows last held the listing: the rows cannot match.
-  const clean = digest !== null && !changed && matchesIndex(dir, listing.entries, index, s.cfg.isExcluded);
-  const prints = digest === null ? undefined : (changed ?? listingPrints(s.salt, listing.entries));
-  s.deps.store.write(() => s.deps.store.entries.setDigest(s.pair, dir, clean ? digest : null, clean ? prints : undefined));
-  if (!clean && digest !== null) track(s, dir, digest, prints!, listing.entries, index, s.cfg.isExcluded);
+function noteDigest(s: RunState, dir: string, entries: readonly Entry[], index: Entry[], digest: string | null, changed: Changed | null): void {
+  if (s.cfg.dryRun || s.pair < 0 || digest === null) {
+    if (!s.cfg.dryRun && s.pair >= 0) s.deps.store.write(() => s.deps.store.entries.setDigest(s.pair, dir, null));
+    return;
+  }
+  if (changed) {
+    s.deps.store.write(() => s.deps.store.entries.setDigest(s.pair, dir, null));
+    track(s, dir, digest, changed.prints, changed.changed, []);
+    return;
+  }
+  const prints = listingPrints(s.salt, entries);
+  if (matchesIndex(dir, entries, index, s.cfg.isExcluded)) {
+    s.deps.store.write(() => s.deps.store.entries.setDigest(s.pair, dir, digest, prints));
+    return;
+  }
+  s.deps.store.write(() => s.deps.store.entries.setDigest(s.pair, dir, null));
+  const { stale, gone } = staleRows(dir, entries, index, s.cfg.isExcluded);
+  track(s, dir, digest, prints, stale, gone);
 }
 
 function reportSkipped(s: RunState, dir: string, listing: Listing): void {
@@ -460,7 +490,7 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
   }
   openReplicaRoot(s);
   const { cfg } = s;
-  s.ahead = scan || !s.digests ? null : startWalkAhead({ ...cfg, salt: s.salt, digests: s.digests, indexed: s.replicaEntries });
+  s.ahead = scan || !s.digests ? null : startWalkAhead({ ...cfg, salt: s.salt, digests: s.digests, prints: () => storedPrints(s), indexed: s.replicaEntries });
   // --backup-dir moves each old file aside just before its rename: that stays on this thread.
   s.mayStage = !cfg.dryRun && !cfg.backupDir;
   // Not on a scan: there a check may read a replica file whose rename is still in flight.

@@ -1,4 +1,5 @@
 import type { Entry, Listing } from "./walk.ts";
+import type { ListingDiff } from "./changed-entries.ts";
 
 /** What the worker is given: the subtrees it may claim, and what it needs to tell an unchanged directory. */
 export interface AheadInput {
@@ -6,6 +7,8 @@ export interface AheadInput {
   roots: string[];
   salt: string;
   digests: [string, string][];
+  /** The prints stored with the digests, so the worker can tell what changed in a directory. */
+  prints: [string, Uint8Array][];
   excludes: string[];
   /** An Int32Array's buffer, see the SHARED_* slots. */
   shared: SharedArrayBuffer;
@@ -15,9 +18,13 @@ export interface AheadInput {
   limit: number;
 }
 
-/** One directory: either unchanged (only its subdirectories matter) or listed in full. */
+/**
+ * One directory: unchanged (only its subdirectories matter), changed in part (only what changed
+ * crosses over, with the diff against its stored prints), or listed in full.
+ */
 export type AheadResult =
   | { dir: string; clean: true; count: number; subdirs: Entry[] }
+  | { dir: string; clean: false; changes: ListingDiff; digest: string }
   | { dir: string; clean: false; listing: Listing; digest: string | null };
 
 /** One message: results from one root, in the order the main thread will ask for them. */
@@ -37,7 +44,8 @@ export const TAKEN = 0;
 export const WAITING = 1;
 
 /** Memory a result holds until taken, counted in entries: a listing's entries, or an unchanged directory's subdirectories. */
-export const weightOf = (r: AheadResult): number => 1 + (r.clean ? r.subdirs.length : r.listing.entries.length);
+export const weightOf = (r: AheadResult): number =>
+  1 + (r.clean ? r.subdirs.length : "changes" in r ? r.changes.changed.length + r.changes.unchangedDirs.length + r.changes.unmatched.size : r.listing.entries.length);
 
 /** Results per message. */
 export const BATCH = 16;

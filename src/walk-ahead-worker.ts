@@ -2,12 +2,14 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { compileExcludes } from "./config.ts";
 import { listingDigest } from "./digest.ts";
-import { listDir } from "./walk.ts";
+import { listDir, type Entry, type Listing } from "./walk.ts";
+import { diffListing } from "./changed-entries.ts";
 import { joinPath } from "./plan.ts";
 import { BATCH, FREE, TAKEN, WAITING, WORKER, weightOf, type AheadBatch, type AheadInput, type AheadResult } from "./walk-ahead-protocol.ts";
 
 const input = workerData as AheadInput;
 const digests = new Map(input.digests);
+const prints = new Map(input.prints);
 const isExcluded = compileExcludes(input.excludes);
 const shared = new Int32Array(input.shared);
 const owners = new Int32Array(input.owners);
@@ -34,16 +36,21 @@ function throttle(): void {
   }
 }
 
+function resultOf(dir: string, listing: Listing, digest: string | null, subdirs: Entry[]): AheadResult {
+  if (digest === null) return { dir, clean: false, listing, digest };
+  if (digests.get(dir) === digest) return { dir, clean: true, count: listing.entries.length, subdirs };
+  const changes = digests.has(dir) ? diffListing(input.salt, listing.entries, prints.get(dir)) : null;
+  return changes ? { dir, clean: false, changes, digest } : { dir, clean: false, listing, digest };
+}
+
 /** Depth first, children in name order: the order in which the main thread will ask. */
 function visit(dir: string): void {
   throttle();
   const listing = listDir(dir === "" ? input.source : `${input.source}/${dir}`);
   const digest = listing.skipped.length === 0 && !listing.error ? listingDigest(input.salt, listing.entries) : null;
   const subdirs = listing.entries.filter((e) => e.kind === "dir" && !isExcluded(joinPath(dir, e.name), "dir"));
-  const result: AheadResult =
-    digest !== null && digests.get(dir) === digest ? { dir, clean: true, count: listing.entries.length, subdirs } : { dir, clean: false, listing, digest };
-  batch.push(result);
-  produced += weightOf(result);
+  batch.push(resultOf(dir, listing, digest, subdirs));
+  produced += weightOf(batch[batch.length - 1]!);
   if (batch.length >= BATCH) flush();
   for (const sub of subdirs) visit(joinPath(dir, sub.name));
 }

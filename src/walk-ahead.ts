@@ -85,6 +85,8 @@ export function startWalkAhead(opts: {
   source: string;
   salt: string;
   digests: Map<string, string>;
+  /** Read only once the worker is to start: a small tree never needs them. */
+  prints: () => Map<string, Uint8Array>;
   excludes: readonly string[];
   isExcluded: (path: string, kind: "dir") => boolean;
   indexed: number;
@@ -99,6 +101,7 @@ export function startWalkAhead(opts: {
     roots,
     salt: opts.salt,
     digests: [...opts.digests],
+    prints: [...opts.prints()],
     excludes: [...opts.excludes],
     shared: shared.buffer as SharedArrayBuffer,
     owners: owners.buffer as SharedArrayBuffer,

@@ -5,8 +5,10 @@ import { join } from "node:path";
 import { sync } from "../src/index.ts";
 import { startWalkAhead } from "../src/walk-ahead.ts";
 import { digestSalt, listingDigest } from "../src/digest.ts";
+import { openStore } from "../src/store/store.ts";
 import { listDir } from "../src/walk.ts";
 import { sandbox, writeTree, rsyncDiff, writeFileSync, rmSync, mkdirSync } from "./fixtures/tree.ts";
+import { digestLies } from "./fixtures/digests.ts";
 
 const tree = {
   a: { "1.txt": "1", a2: { "x.txt": "x" } },
@@ -27,7 +29,7 @@ test("a worker left to itself claims every root from the last, lists each in the
     const salt = digestSalt(["skip/"]);
     // c2 is unchanged; c and c2/c3 have no digest or a stale one.
     const digests = new Map([["c/c2", listingDigest(salt, listDir(join(t.src, "c", "c2")).entries)], ["c/c2/c3", "stale"]]);
-    const ahead = startWalkAhead({ source: t.src, salt, digests, excludes: ["skip/"], isExcluded: (p) => p.endsWith("skip"), indexed: 1e9 });
+    const ahead = startWalkAhead({ source: t.src, salt, digests, excludes: ["skip/"], isExcluded: (p) => p.endsWith("skip"), indexed: 1e9, prints: () => new Map() });
     assert.ok(ahead, "a tree that forks at the root gets a worker");
     try {
       // The main thread enters no root before the worker is done: the worker takes them all.
@@ -37,7 +39,7 @@ test("a worker left to itself claims every root from the last, lists each in the
       assert.not.ok(ahead.owns("") || ahead.owns("cc"));
       const c = await ahead.take("c");
       assert.ok(c && !c.clean);
-      assert.equal(c.clean ? [] : c.listing.entries.map((e) => e.name), ["3.txt", "c2", "skip"]);
+      assert.equal("listing" in c ? c.listing.entries.map((e) => e.name) : [], ["3.txt", "c2", "skip"]);
       const c2 = await ahead.take("c/c2");
       assert.ok(c2?.clean, "a listing that hashes to its digest");
       assert.equal(c2.clean ? c2.subdirs.map((e) => e.name) : [], ["c3"]);
@@ -60,7 +62,7 @@ test("a root the main thread enters first is the main thread's, and the worker s
   const t = sandbox();
   try {
     writeTree(t.src, tree);
-    const ahead = startWalkAhead({ source: t.src, salt: "", digests: new Map(), excludes: [], isExcluded: () => false, indexed: 1e9 });
+    const ahead = startWalkAhead({ source: t.src, salt: "", digests: new Map(), excludes: [], isExcluded: () => false, indexed: 1e9, prints: () => new Map() });
     assert.ok(ahead);
     try {
       // The worker needs milliseconds to start; these claims take microseconds.
@@ -81,7 +83,7 @@ test("few forks are cut one level further, so the two threads can meet between s
   const t = sandbox();
   try {
     writeTree(t.src, { one: { x: { "1": "1" }, y: { "2": "2" } }, two: { z: { "3": "3" }, "f.txt": "f" } });
-    const ahead = startWalkAhead({ source: t.src, salt: "", digests: new Map(), excludes: [], isExcluded: () => false, indexed: 1e9 });
+    const ahead = startWalkAhead({ source: t.src, salt: "", digests: new Map(), excludes: [], isExcluded: () => false, indexed: 1e9, prints: () => new Map() });
     assert.ok(ahead);
     try {
       await ahead.finished;
@@ -100,7 +102,7 @@ test("small trees get no worker: its start-up would cost more than it saves", as
   const t = sandbox();
   try {
     writeTree(t.src, tree);
-    assert.is(startWalkAhead({ source: t.src, salt: "", digests: new Map(), excludes: [], isExcluded: () => false, indexed: 10 }), null);
+    assert.is(startWalkAhead({ source: t.src, salt: "", digests: new Map(), excludes: [], isExcluded: () => false, indexed: 10, prints: () => new Map() }), null);
   } finally {
     t.cleanup();
   }
@@ -153,5 +155,47 @@ for (const limit of [undefined, "1"]) {
       }
     }));
 }
+
+test("for a directory that still has its prints the worker sends only what changed, and the run converges with gone entries among them", () =>
+  withEnv({ SYNCHRO_WALK_AHEAD_MIN: "0" }, async () => {
+    const t = sandbox();
+    try {
+      const files = (tag: string) => Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`${tag}${i}.txt`, `${tag} ${i}`]));
+      const spec: Record<string, Record<string, string>> = {};
+      for (const d of ["a", "b", "c", "d", "e", "f", "g", "h"]) spec[d] = files(d);
+      writeTree(t.src, spec);
+      await sync({ source: t.src, replica: t.dst, state: t.state });
+      for (const d of ["a", "c", "f", "h"]) writeFileSync(join(t.src, d, `${d}3.txt`), "rewritten");
+      rmSync(join(t.src, "g", "g5.txt"));
+      const store = await openStore(t.state, { now: Date.now });
+      const pair = store.pair(t.src, t.dst, false)!;
+      const [digests, prints] = [store.entries.digests(pair.id), store.entries.prints(pair.id)];
+      store.close();
+      const ahead = startWalkAhead({ source: t.src, salt: digestSalt([]), digests, excludes: [], isExcluded: () => false, indexed: 1e9, prints: () => prints });
+      assert.ok(ahead);
+      try {
+        await ahead.finished;
+        const a = await ahead.take("a");
+        assert.ok(a && "changes" in a, "a changed in part");
+        assert.equal(a.changes.changed.map((e) => e.name), ["a3.txt"]);
+        assert.equal([a.changes.count, a.changes.unmatched.size], [12, 1], "a3's old print waits for its row");
+        const g = await ahead.take("g");
+        assert.ok(g && "changes" in g);
+        assert.equal([g.changes.changed.length, g.changes.unmatched.size], [0, 1], "g5 is gone: only its row can account for its print");
+        assert.ok((await ahead.take("b"))?.clean);
+      } finally {
+        ahead.close();
+      }
+      const debug: string[] = [];
+      const s = await sync({ source: t.src, replica: t.dst, state: t.state, logger: { debug: (m: string) => debug.push(m), info() {}, warn() {}, error() {} } });
+      assert.equal([s.counts.update, s.counts.delete], [4, 1]);
+      // a, c, f and h, and the root (only g's entry changed there); g, with a gone entry, is read in full.
+      assert.ok(debug.includes("5 changed directories were planned from their changed entries alone"), debug.join("\n"));
+      assert.is(rsyncDiff(t.src, t.dst), "");
+      assert.equal(await digestLies(t), []);
+    } finally {
+      t.cleanup();
+    }
+  }));
 
 test.run();
