@@ -17,7 +17,7 @@ export interface Tracked {
   digest: string;
   /** The listing's prints, stored with the digest. */
   prints: Uint8Array;
-  /** While walking, the same prints as a lookup: a row written for any other name must hold one of them. */
+  /** While walking, the same prints as a lookup, made when first needed: a row written for any other name must hold one of them. */
   listed: Map<number, number> | null;
   /** What each name's row must come to hold (null: no row), for the names this run has to change. */
   want: Map<string, Entry | null>;
@@ -32,12 +32,10 @@ export interface Tracked {
  * entries whose row differs or is missing, `gone` the names of rows the listing lacks.
  */
 export function track(s: RunState, dir: string, digest: string, prints: Uint8Array, stale: readonly Entry[], gone: readonly string[]): void {
-  const listed = printSet(prints);
-  if (!listed) return;
   const want = new Map<string, Entry | null>();
   for (const e of stale) if (!s.cfg.isExcluded(joinPath(dir, e.name), e.kind)) want.set(e.name, e);
   for (const name of gone) want.set(name, null);
-  s.tracked.set(dir, { digest, prints, listed, want, unsettled: new Set(want.keys()), walked: false });
+  s.tracked.set(dir, { digest, prints, listed: null, want, unsettled: new Set(want.keys()), walked: false });
 }
 
 /** The entries whose row differs from them or is missing, and the rows no entry has: what `track` follows. */
@@ -60,7 +58,11 @@ export function noteRow(s: RunState, dir: string, name: string, entry: Entry | n
   if (want === undefined) {
     // A row this run did not mean to change: harmless while walking (a subdirectory's row written
     // again after writes inside it) if it holds what the listing says, else not foreseen.
-    if (!t.walked && entry !== null && hasPrint(s.salt, t.listed!, entry)) return;
+    if (!t.walked && entry !== null) {
+      // Two prints sharing a first word (null) cannot vouch for anything.
+      t.listed ??= printSet(t.prints) ?? new Map();
+      if (hasPrint(s.salt, t.listed, entry)) return;
+    }
     s.tracked.delete(dir);
     return;
   }
