@@ -4,6 +4,7 @@ import { lstatSync, readFileSync, renameSync, symlinkSync, mkdirSync } from "nod
 import { join } from "node:path";
 import { sync } from "../src/index.ts";
 import { openStore } from "../src/store/store.ts";
+import { openDatabase } from "../src/store/db.ts";
 import { crossOff, diffPrints, digestSalt, listingDigest, listingPrints, matchesIndex } from "../src/digest.ts";
 import type { IndexRow } from "../src/plan.ts";
 import type { Entry } from "../src/walk.ts";
@@ -174,6 +175,36 @@ test("a re-sync reads only what changed in a directory that still has its prints
     assert.match(gone.stderr, /synced in .*: 0 created, 1 updated, 1 deleted/);
     assert.is(rsyncDiff(t.src, t.dst), "");
     assert.equal(await digestLies(t), []);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("an index of schema 4 is migrated: its digests go, and the next run plans each directory once and stores them with prints", async () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { a: { "1.txt": "1" }, b: { "2.txt": "2" } });
+    await sync({ source: t.src, replica: t.dst, state: t.state });
+    // Back to schema 4 as it stood: digests without prints, in a WITHOUT ROWID table.
+    const db = await openDatabase(t.state);
+    db.exec(`DROP TABLE digests;
+      CREATE TABLE digests (pair INTEGER NOT NULL, dir TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (pair, dir)) WITHOUT ROWID;
+      INSERT INTO digests VALUES (1, 'a', 'an old digest'), (1, 'b', 'another');
+      PRAGMA user_version = 4;`);
+    db.close();
+    writeFileSync(join(t.src, "a", "1.txt"), "one");
+    const s = await sync({ source: t.src, replica: t.dst, state: t.state });
+    assert.is(s.counts.update, 1);
+    assert.equal(await digestsOf(t), ["", "a", "b"]);
+    assert.equal(await digestLies(t), []);
+    const store = await openStore(t.state, { now: Date.now });
+    try {
+      const pair = store.pair(t.src, t.dst, false)!;
+      assert.equal([...store.entries.prints(pair.id).keys()].sort(), ["", "a", "b"]);
+    } finally {
+      store.close();
+    }
+    assert.is(rsyncDiff(t.src, t.dst), "");
   } finally {
     t.cleanup();
   }
