@@ -23,3 +23,6 @@ export const maySignal = (): boolean => granted({ name: "run" });
  * millisecond and ctime to the whole second, too coarse to tell one write from the next.
  */
 export const statTimesExact = (): boolean => typeof Deno === "undefined";
+
+/** Node's fs.copyFile with COPYFILE_EXCL creates the target O_EXCL; Deno's checks for it first, then opens following links. */
+export const kernelCopyExclusive = (): boolean => typeof Deno === "undefined";

@@ -112,13 +112,14 @@ async function fullDiskInjected(t: Box): Promise<void> {
   await sync(opts);
   rmSync(join(t.src, "old.txt"));
   writeFileSync(join(t.src, "a.bin"), Buffer.alloc(2 << 20, 1));
-  const original = { copyFileSync: fs.copyFileSync, writeFileSync: fs.writeFileSync };
+  const original = { copyFile: fs.copyFile, writeFileSync: fs.writeFileSync };
   const enospc = (path: unknown) => Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: "ENOSPC", path });
-  // Half the data lands in the temp file, then the disk is full: what a real ENOSPC leaves.
-  fs.copyFileSync = ((from: string, to: string) => {
+  // Half the data lands in the temp file, then the disk is full: what a real ENOSPC leaves. A
+  // 2 MiB file is a large one, which Node copies with fs.copyFile.
+  fs.copyFile = ((from: string, to: string, mode: number, done: (err: Error) => void) => {
     original.writeFileSync(to, Buffer.alloc(1 << 20));
-    throw enospc(to);
-  }) as typeof fs.copyFileSync;
+    setImmediate(() => done(enospc(to)));
+  }) as unknown as typeof fs.copyFile;
   syncBuiltinESMExports();
   let summary;
   try {
