@@ -231,7 +231,9 @@ export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: b
   reportSkipped(s, dir, listing);
   const digest = s.pair < 0 || listing.skipped.length > 0 ? null : ahead && "listing" in ahead ? ahead.digest : listingDigest(s.salt, listing.entries);
   if (!scan && digest !== null && s.digests?.get(dir) === digest) return walkUnchanged(s, dir, dirEntry, listing.entries, listing.entries.length, deep);
-  const diff = !scan && digest !== null && s.digests?.has(dir) ? diffListing(s.salt, listing.entries, storedPrints(s).get(dir)) : null;
+  // Not again where the worker's diff already fell short: that listing has a gone entry.
+  const retry = ahead !== null && "changes" in ahead;
+  const diff = !scan && !retry && digest !== null && s.digests?.has(dir) ? diffListing(s.salt, listing.entries, storedPrints(s).get(dir)) : null;
   const changed = diff ? readChanged(s, dir, diff) : null;
   return planAndApply(s, dir, dirEntry, scan, theirs, deep, { digest, listing, changed });
 }
