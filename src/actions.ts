@@ -46,12 +46,12 @@ function replaceExisting(s: RunState, path: string, replaces: Kind | undefined, 
   if (replaces === "dir" && !mayReplaceDir(s, path)) return false;
   if (s.cfg.backupDir) {
     moveToBackup(s, path);
-    removeRow(s, path);
+    removeRow(s, path, replaces);
     return true;
   }
   if (replaces !== "dir" && creating !== "dir") return true;
   removeTree(dstAbs(s, path), path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
-  removeRow(s, path);
+  removeRow(s, path, replaces);
   return true;
 }
 

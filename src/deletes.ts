@@ -98,7 +98,7 @@ function deleteOne(s: RunState, d: PendingDelete): void {
     openParent(s, d.path);
     if (s.cfg.backupDir) moveToBackup(s, d.path);
     else removeTree(dstAbs(s, d.path), d.path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
-    removeRow(s, d.path);
+    removeRow(s, d.path, d.kind);
     s.touched.add(parentOf(d.path));
   } catch (err) {
     const message = err instanceof SynchroError ? err.message : `deleting: ${(err as Error).message}`;

@@ -118,6 +118,8 @@ function planAgainstReplica(path: string, entry: Entry, theirs: Entry | null, ro
     return sameMtime(entry.mtime, theirs.mtime) ? { op: "adopt", path, entry } : { op: "meta", path, entry };
   }
   if (!sameFileMeta(entry, theirs)) return { op: "update", path, entry };
-  if (checksum) return { op: "check", path, entry, row, againstReplica: true };
+  // Size and mtime as the replica's, but the index saw another inode or ctime: the content may
+  // have changed since (a rewrite that kept them); only the hashes can tell.
+  if (checksum || (row !== null && (row.ino !== entry.ino || row.ctime !== entry.ctime))) return { op: "check", path, entry, row, againstReplica: true };
   return entry.mode === theirs.mode ? { op: "adopt", path, entry } : { op: "meta", path, entry };
 }

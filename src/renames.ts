@@ -1,6 +1,7 @@
 import { renameEntry, isRealDir, setMeta } from "./apply.ts";
 import { joinPath, sameFileMeta, sameMtime } from "./plan.ts";
 import { inodeAndCtime, lstatExact, mtimeOf, statEntry, type Entry } from "./walk.ts";
+import { hashFile } from "./hash.ts";
 import { dstAbs, openParent, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
 import { noteRow, untrack } from "./redigest.ts";
 
@@ -31,6 +32,9 @@ export function tryRename(s: RunState, path: string, entry: Entry): boolean {
     // A directory cannot move into its own subtree (EINVAL): that new copy is made, not moved.
     if (from === path || row.kind !== entry.kind || path.startsWith(`${from}/`)) continue;
     if (entry.kind === "file" && !sameFileMeta(row, entry)) continue;
+    // A moved file keeps its inode but its ctime moves, so size and mtime are all that match: a
+    // rewrite that kept them (cp -p, touch -r) would move stale bytes. The content decides.
+    if (entry.kind === "file" && hashFile(srcAbs(s, path)) !== (row.hash ?? hashFile(dstAbs(s, from)))) continue;
     if (entry.kind === "symlink" && row.target !== entry.target) continue;
     if (s.renamedAway.has(from) || s.cfg.isExcluded(from, row.kind)) continue;
     const still = statEntry(srcAbs(s, from), row.name);
@@ -45,8 +49,10 @@ export function tryRename(s: RunState, path: string, entry: Entry): boolean {
       s.deps.store.write(() => s.deps.store.entries.move(s.pair, from, path));
       // The row left `from`'s directory; rows that moved with a directory are no longer where they were followed.
       noteRow(s, parentOf(from), row.name, null);
-      untrack(s, from);
-      untrack(s, path);
+      if (row.kind === "dir") {
+        untrack(s, from);
+        untrack(s, path);
+      }
       // A moved dir gets its mode and mtime once its contents settle (finishDir); a file or link now.
       if (entry.kind === "dir") s.touched.add(path);
       else if (row.mode !== entry.mode || row.mtime !== entry.mtime) setMeta(dstAbs(s, path), entry);

@@ -2,7 +2,7 @@ import { SynchroError, errnoOf } from "./errors.ts";
 import type { Config } from "./config.ts";
 import type { Logger, SyncEvent } from "./events.ts";
 import { loadHasher } from "./hash.ts";
-import { inodeAndCtime, listDir, statEntry, type Entry, type Listing } from "./walk.ts";
+import { inodeAndCtime, listDir, statEntry, type Entry, type Kind, type Listing } from "./walk.ts";
 import { planDir, joinPath, sameMtime, type IndexRow } from "./plan.ts";
 import { isRealDir, isSmallFile, isTempName, makeDir, makeWritable, removeEmptyDir, removeTree, setMeta } from "./apply.ts";
 import { isCorrupt, type Store } from "./store/store.ts";
@@ -52,6 +52,8 @@ const emptyCounts = (): Counts => ({ create: 0, update: 0, delete: 0, mkdir: 0, 
 const YIELD_EVERY_MS = 20;
 /** Staged copies waiting to be placed, at most: enough to keep the stage worker busy, few enough to bound memory. */
 const STAGE_DEPTH = 128;
+/** Actions that write a replica entry (or may, for a check): on a scan, their rows go first. */
+const WRITES = new Set(["create", "update", "symlink", "mkdir", "meta", "check"]);
 /** Large copies in flight at once, each with its 4 MiB buffer: see copyInChunks in src/apply.ts. */
 const LARGE_IN_FLIGHT = 4;
 
@@ -151,10 +153,11 @@ export function putRow(s: RunState, path: string, entry: Entry, written: { hash?
 }
 
 /** Removes a path's row and, for a directory, every row beneath it. */
-export function removeRow(s: RunState, path: string): void {
+export function removeRow(s: RunState, path: string, kind: Kind): void {
   s.deps.store.write(() => s.deps.store.entries.remove(s.pair, path));
   noteRow(s, parentOf(path), baseName(path), null);
-  untrack(s, path);
+  // Only a directory has rows beneath it; untrack looks at every followed directory.
+  if (kind === "dir") untrack(s, path);
 }
 
 /** Classifies an fs error: a failure on the source side is the source's, any other is the replica's. */
@@ -257,6 +260,9 @@ async function planAndApply(s: RunState, dir: string, dirEntry: Entry, scan: boo
   notePlanned(s, changed ? changed.count : source.length, actions);
   await considerStager(s);
   const replicaByName = replica ? new Map(replica.map((e) => [e.name, e])) : null;
+  // On a scan the replica differs from these rows wherever something is to be written: each such
+  // row goes first, so a write that fails leaves no row claiming what the replica does not hold.
+  const rowKinds = scan && !s.cfg.dryRun ? new Map(index.map((r) => [r.name, r.kind])) : null;
   const subdirs: Subdir[] = [];
   // Copies started ahead of their turn (see canStage) are placed in plan order, all before this directory's subdirectories.
   const copies: PendingCopy[] = [];
@@ -275,12 +281,14 @@ async function planAndApply(s: RunState, dir: string, dirEntry: Entry, scan: boo
       await maybeYield(s, action.path);
       const name = baseName(action.path);
       try {
+        const stale = rowKinds?.get(name);
+        if (stale && WRITES.has(action.op)) removeRow(s, action.path, stale);
         if (action.op === "delete") {
           if (!keep.has(name)) s.pendingDeletes.push({ path: action.path, kind: action.kind, indexed: !scan, after: s.renamedAway.size });
           continue;
         }
         if (action.op === "forget") {
-          if (!s.cfg.dryRun) removeRow(s, action.path);
+          if (!s.cfg.dryRun) removeRow(s, action.path, action.kind);
           continue;
         }
         if (canStage(s, action)) {
