@@ -67,14 +67,15 @@ export function matchesIndex(dir: string, entries: readonly Entry[], rows: reado
  */
 export const PRINT_BYTES = 8;
 
-let seeded: [salt: string, seed: number] = ["", 0];
+// Two 32-bit seeds from the salt's SHA-1: with one 32-bit seed, two exclude lists could share
+// it (1 in 2^32), and then an entry no longer excluded would print as unchanged and not be copied.
+let seeded: { salt: string; a: number; b: number } | null = null;
 
-function seedOf(salt: string): number {
-  if (seeded[0] === salt && seeded[1] !== 0) return seeded[1];
-  let h = 0x9747b28c;
-  for (let i = 0; i < salt.length; i++) h = murmurRound(h, salt.charCodeAt(i));
-  seeded = [salt, murmurFinal(h) || 1];
-  return seeded[1];
+function seedOf(salt: string): { a: number; b: number } {
+  if (seeded?.salt === salt) return seeded;
+  const d = createHash("sha1").update(salt).digest();
+  seeded = { salt, a: d.readUInt32LE(0), b: d.readUInt32LE(4) };
+  return seeded;
 }
 
 function murmurRound(h: number, k: number): number {
@@ -123,9 +124,9 @@ function roundText(text: string): void {
 }
 
 /** An entry's print as two 32-bit words: its numbers as halves, then its name and target. */
-function printOf(seed: number, e: Entry): void {
-  ha = seed;
-  hb = (seed ^ 0x165667b1) | 0;
+function printOf(seed: { a: number; b: number }, e: Entry): void {
+  ha = seed.a | 0;
+  hb = seed.b | 0;
   words = 0;
   round(KIND_CODES[e.kind]);
   round(e.mode);
