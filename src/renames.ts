@@ -21,6 +21,19 @@ function replicaMatches(s: RunState, path: string, row: Entry & { rIno: number |
 }
 
 /**
+ * A moved file keeps its inode but its ctime moves, so size and mtime are all that match: a
+ * rewrite that kept them (cp -p, touch -r) would move stale bytes. The content decides. Asked
+ * last, once the replica copy is known to be a real file; a file that cannot be read is copied.
+ */
+function sameContent(s: RunState, path: string, from: string, hash: string | null): boolean {
+  try {
+    return hashFile(srcAbs(s, path)) === (hash ?? hashFile(dstAbs(s, from)));
+  } catch {
+    return false;
+  }
+}
+
+/**
  * A new source path whose inode the index knows under another path that is gone from the
  * source is a rename: move the replica copy instead of copying again. A directory moves in
  * one rename, and its rows move with it. Trusted only if the replica still matches the index.
@@ -32,14 +45,12 @@ export function tryRename(s: RunState, path: string, entry: Entry): boolean {
     // A directory cannot move into its own subtree (EINVAL): that new copy is made, not moved.
     if (from === path || row.kind !== entry.kind || path.startsWith(`${from}/`)) continue;
     if (entry.kind === "file" && !sameFileMeta(row, entry)) continue;
-    // A moved file keeps its inode but its ctime moves, so size and mtime are all that match: a
-    // rewrite that kept them (cp -p, touch -r) would move stale bytes. The content decides.
-    if (entry.kind === "file" && hashFile(srcAbs(s, path)) !== (row.hash ?? hashFile(dstAbs(s, from)))) continue;
     if (entry.kind === "symlink" && row.target !== entry.target) continue;
     if (s.renamedAway.has(from) || s.cfg.isExcluded(from, row.kind)) continue;
     const still = statEntry(srcAbs(s, from), row.name);
     if (still && still.ino === entry.ino) continue; // a hard link, not a rename
     if (!replicaMatches(s, from, row)) continue;
+    if (entry.kind === "file" && !sameContent(s, path, from, row.hash)) continue;
     if (!s.cfg.dryRun) {
       openParent(s, from);
       openParent(s, path);
