@@ -1,6 +1,7 @@
 import { isRealDir } from "./apply.ts";
 import { statEntry, type Entry } from "./walk.ts";
-import { baseName, dstAbs, finishWalk, openReplicaRoot, parentOf, srcAbs, syncDir, walkAndApply, type RunState } from "./run.ts";
+import { baseName, dstAbs, finishWalk, openReplicaRoot, parentOf, srcAbs, walkAndApply, type RunState } from "./run.ts";
+import { syncDir } from "./sync-dir.ts";
 import { ensureReplicaDir } from "./actions.ts";
 
 /** A directory to rescan, found by climbing from a dirty path to something the index can vouch for. */

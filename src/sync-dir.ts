@@ -1,0 +1,296 @@
+import { SynchroError, errnoOf } from "./errors.ts";
+import { loadHasher } from "./hash.ts";
+import { inodeAndCtime, listDir, statEntry, type Entry, type Listing } from "./walk.ts";
+import { planDir, joinPath, sameMtime } from "./plan.ts";
+import { isSmallFile, isTempName, removeEmptyDir, removeTree, setMeta } from "./apply.ts";
+import { applyAction, canStage, discardCopies, ensureReplicaDir, placeCopy, startCopy, type PendingCopy, type Subdir } from "./actions.ts";
+import { stageMin, startStager } from "./stager.ts";
+import { drainDir, landingInto } from "./placing.ts";
+import { listingPrints, matchesIndex, listingDigest } from "./digest.ts";
+import { staleRows, track, walked } from "./redigest.ts";
+import { diffListing, readChanged, storedPrints, type Changed } from "./changed-entries.ts";
+import { notePlanned } from "./progress.ts";
+import { baseName, dstAbs, failed, maybeYield, putRow, record, removeRow, srcAbs, type RunState } from "./run.ts";
+
+/**
+ * One source directory at a time: list it (or take the walk-ahead worker's listing), plan it
+ * against the index (or the replica, on a scan) unless its digest vouches for it, apply the
+ * plan, walk into its subdirectories, and settle its own mode and mtime.
+ */
+
+/** Staged copies waiting to be placed, at most: enough to keep the stage worker busy, few enough to bound memory. */
+const STAGE_DEPTH = 128;
+/** Actions that write a replica entry (or may, for a check): on a scan, their rows go first. */
+const WRITES = new Set(["create", "update", "symlink", "mkdir", "meta", "check"]);
+/** Large copies in flight at once, each with its 4 MiB buffer: see copyInChunks in src/apply.ts. */
+const LARGE_IN_FLIGHT = 4;
+
+/** One action that failed: a source entry that vanished is info; anything else an error of the run. A stop goes on up. */
+function actionFailed(s: RunState, path: string, err: unknown): void {
+  if (err instanceof SynchroError && err.code === "ABORTED") throw err;
+  if (errnoOf(err) === "ENOENT" && !statEntry(srcAbs(s, path), baseName(path))) {
+    s.deps.logger.info(`${path}: vanished from the source during the run`);
+    return;
+  }
+  failed(s, path, err);
+}
+
+/** Starts the stage worker once a full walk has planned enough copies to repay its start-up. */
+async function considerStager(s: RunState): Promise<void> {
+  if (!s.mayStage || s.progress.plannedFiles < stageMin()) return;
+  s.mayStage = false;
+  s.stager = startStager();
+  if (stageMin() === 0) await s.stager?.started;
+}
+
+/**
+ * Walks one source directory, and everything below it when `deep`. `scan` means the replica is
+ * listed, not trusted from the index. A shallow walk (a watch batch) still walks new, renamed and
+ * replaced subdirectories in full, and an existing one whose own mode or mtime changed, shallowly.
+ */
+export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean, theirs: Entry | null = null, deep = true): Promise<void> {
+  s.walked?.set(dir, deep);
+  const ahead = s.ahead?.owns(dir) ? await s.ahead.take(dir) : null;
+  if (ahead?.clean && !scan) return walkUnchanged(s, dir, dirEntry, ahead.subdirs, ahead.count, deep);
+  if (ahead && "changes" in ahead && !scan) {
+    // The worker found which entries changed; unless a gone entry needs the whole listing, that is enough.
+    const changed = readChanged(s, dir, ahead.changes);
+    if (changed) return planAndApply(s, dir, dirEntry, scan, theirs, deep, { digest: ahead.digest, listing: null, changed });
+  }
+  const listing = ahead && "listing" in ahead ? ahead.listing : listDir(srcAbs(s, dir));
+  if (listing.error?.code === "ENOENT" || listing.error?.code === "ENOTDIR") {
+    // Gone between its parent's listing and now: like a vanished file, info and exit 0. A replica
+    // dir this run just made is empty and goes now; anything older waits for the deferred deletes.
+    s.deps.logger.info(`${dir}: vanished from the source during the run`);
+    const indexed = s.deps.store.entries.get(s.pair, dir) !== null;
+    if (!indexed && !s.cfg.dryRun && removeEmptyDir(dstAbs(s, dir))) record(s, "rmdir", dir, null);
+    else s.pendingDeletes.push({ path: dir, kind: "dir", indexed, after: s.renamedAway.size });
+    return;
+  }
+  if (listing.error) {
+    // Unreadable is not empty: nothing below it is planned, so nothing there is deleted.
+    failed(s, dir || ".", Object.assign(new Error(listing.error.message), { code: listing.error.code, path: srcAbs(s, dir) }));
+    return;
+  }
+  reportSkipped(s, dir, listing);
+  const digest = s.pair < 0 || listing.skipped.length > 0 ? null : ahead && "listing" in ahead ? ahead.digest : listingDigest(s.salt, listing.entries);
+  if (!scan && digest !== null && s.digests?.get(dir) === digest) return walkUnchanged(s, dir, dirEntry, listing.entries, listing.entries.length, deep);
+  // Not again where the worker's diff already fell short: that listing has a gone entry.
+  const retry = ahead !== null && "changes" in ahead;
+  const diff = !scan && !retry && digest !== null && s.digests?.has(dir) ? diffListing(s.salt, listing.entries, storedPrints(s).get(dir)) : null;
+  const changed = diff ? readChanged(s, dir, diff) : null;
+  return planAndApply(s, dir, dirEntry, scan, theirs, deep, { digest, listing, changed });
+}
+
+/** A directory to plan: its listing, or (`changed`) only what changed in it since its rows last held the listing. */
+interface ToPlan {
+  digest: string | null;
+  listing: Listing | null;
+  changed: Changed | null;
+}
+
+/** Plans one directory against the index (or the replica, on a scan), applies the plan, then walks into its subdirectories. */
+async function planAndApply(s: RunState, dir: string, dirEntry: Entry, scan: boolean, theirs: Entry | null, deep: boolean, what: ToPlan): Promise<void> {
+  const { digest, listing, changed } = what;
+  const keep = new Set(listing?.skipped.filter((k) => k.reason !== "vanished").map((k) => k.name));
+  const replica = scan ? listReplica(s, dir) : null;
+  const index = changed ? changed.rows : s.pair < 0 ? [] : s.deps.store.entries.listFacts(s.pair, dir);
+  noteDigest(s, dir, listing?.entries ?? [], index, digest, changed);
+  const source = changed ? changed.changed : listing!.entries;
+  const actions = planDir({ dir, source, index, replica, checksum: s.cfg.checksum, isExcluded: s.cfg.isExcluded });
+  notePlanned(s, changed ? changed.count : source.length, actions);
+  await considerStager(s);
+  const replicaByName = replica ? new Map(replica.map((e) => [e.name, e])) : null;
+  // On a scan the replica differs from these rows wherever something is to be written: each such
+  // row goes first, so a write that fails leaves no row claiming what the replica does not hold.
+  const rowKinds = scan && !s.cfg.dryRun ? new Map(index.map((r) => [r.name, r.kind])) : null;
+  const subdirs: Subdir[] = [];
+  // Copies started ahead of their turn (see canStage) are placed in plan order, all before this directory's subdirectories.
+  const copies: PendingCopy[] = [];
+  let large = 0;
+  const placeOldest = async () => {
+    // A stop heard here leaves the copy in `copies`, for the finally below to discard.
+    await maybeYield(s, copies[0]!.action.path);
+    const copy = copies.shift()!;
+    if (!isSmallFile(copy.action.entry)) large--;
+    await placeCopy(s, copy).catch((err) => actionFailed(s, copy.action.path, err));
+  };
+  try {
+    // Content hashes (WebAssembly, 15 ms to load) only where something is to be done: a no-op never loads them.
+    if (actions.length > 0) await loadHasher();
+    for (const action of actions) {
+      await maybeYield(s, action.path);
+      const name = baseName(action.path);
+      try {
+        const stale = rowKinds?.get(name);
+        if (stale && WRITES.has(action.op)) removeRow(s, action.path, stale);
+        if (action.op === "delete") {
+          if (!keep.has(name)) s.pendingDeletes.push({ path: action.path, kind: action.kind, indexed: !scan, after: s.renamedAway.size });
+          continue;
+        }
+        if (action.op === "forget") {
+          if (!s.cfg.dryRun) removeRow(s, action.path, action.kind);
+          continue;
+        }
+        if (canStage(s, action)) {
+          const copy = await startCopy(s, action, scan);
+          if (copy) copies.push(copy);
+          if (copy && !isSmallFile(copy.action.entry)) large++;
+          while (copies.length >= STAGE_DEPTH || large >= LARGE_IN_FLIGHT) await placeOldest();
+          continue;
+        }
+        const sub = await applyAction(s, action, scan, replicaByName?.get(name) ?? null);
+        if (sub) subdirs.push(sub);
+      } catch (err) {
+        actionFailed(s, action.path, err);
+      }
+    }
+    while (copies.length > 0) await placeOldest();
+  } finally {
+    // Only a stop (or a fatal error) leaves copies here: none of them may stay as a temporary file.
+    await discardCopies(s, copies);
+  }
+  const rows = deep ? null : new Map(index.map((r) => [r.name, r]));
+  // Depth first in name order, planned and unchanged subdirectories alike: the walk-ahead worker listed them so.
+  const next: [string, () => Promise<void>][] = subdirs.map((sub) => [baseName(sub.path), () => walkPlanned(s, sub, rows, deep)]);
+  for (const e of changed?.unchangedDirs ?? []) next.push([e.name, () => descendUnchanged(s, joinPath(dir, e.name), e, deep)]);
+  if (changed) next.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [, walk] of next) await walk();
+  if (s.tracked.has(dir)) walked(s, dir, s.placings !== null && landingInto(s.placings, dir));
+  if (dir !== "") await finishDir(s, dir, dirEntry, theirs);
+}
+
+
+/** Walks into a subdirectory its parent planned: made, replaced or changed. */
+async function walkPlanned(s: RunState, sub: Subdir, rows: Map<string, Entry> | null, deep: boolean): Promise<void> {
+  // A later action in the parent moved the replica's copy away (its old inode was renamed in the
+  // source, and a new directory took the name): make it again and fill it from scratch.
+  if (s.renamedAway.has(sub.path) && !s.cfg.dryRun) {
+    try {
+      if (!ensureReplicaDir(s, sub.path, null)) sub = { ...sub, scan: true, fresh: true, theirs: null };
+    } catch (err) {
+      failed(s, sub.path, err);
+      return;
+    }
+  }
+  const row = rows?.get(baseName(sub.path));
+  if (deep || sub.fresh || !row || row.ino !== sub.entry.ino) await syncDir(s, sub.path, sub.entry, sub.scan, sub.theirs);
+  else if (row.mode !== sub.entry.mode || row.mtime !== sub.entry.mtime) await syncDir(s, sub.path, sub.entry, false, null, false);
+}
+
+/**
+ * Sets a directory's mode and mtime once its contents are written; a read-only source dir still syncs.
+ * On a scan, `theirs` is the replica's directory as listed: a mode or mtime changed there is repaired
+ * too. Like every directory settle, silently: rsync -a itself leaves new directories' mtimes a few ms off.
+ */
+async function finishDir(s: RunState, dir: string, entry: Entry, theirs: Entry | null): Promise<void> {
+  if (s.cfg.dryRun) return;
+  // A read-only directory's mode would refuse the renames still on their way into it.
+  if (s.placings && (entry.mode & 0o200) === 0) await drainDir(s.placings, dir);
+  if (s.vouched.delete(dir) && !s.touched.has(dir)) return;
+  const drifted = theirs?.kind === "dir" && (theirs.mode !== entry.mode || !sameMtime(theirs.mtime, entry.mtime));
+  const row = s.deps.store.entries.get(s.pair, dir);
+  const changed = !row || drifted || row.mode !== entry.mode || row.mtime !== entry.mtime || s.touched.has(dir);
+  if (changed) {
+    try {
+      setMeta(dstAbs(s, dir), entry);
+      s.touched.delete(dir);
+    } catch (err) {
+      failed(s, dir, err);
+      return;
+    }
+  }
+  if (changed || row.ino !== entry.ino || row.ctime !== entry.ctime) {
+    putRow(s, dir, entry, inodeAndCtime(dstAbs(s, dir)));
+  }
+}
+
+/**
+ * A directory whose listing hashes to its stored digest: its rows still match, so planning it
+ * would yield only a descend per subdirectory, done here as the descend action does it. A
+ * shallow walk goes into none of them (their mode, mtime and inode are unchanged) unless the
+ * replica's had to be remade.
+ */
+async function walkUnchanged(s: RunState, dir: string, dirEntry: Entry, entries: readonly Entry[], count: number, deep: boolean): Promise<void> {
+  notePlanned(s, count, []);
+  await maybeYield(s, dir);
+  for (const e of entries) if (e.kind === "dir") await descendUnchanged(s, joinPath(dir, e.name), e, deep);
+  // Not a scan, so there is no replica listing to compare the dir's own meta with.
+  if (dir !== "") await finishDir(s, dir, dirEntry, null);
+}
+
+/**
+ * Walks into a subdirectory whose entry its parent's digest or prints vouch for: its row holds
+ * `e`, so no index read is needed for it. A shallow walk goes in only if the replica's had to be remade.
+ */
+async function descendUnchanged(s: RunState, path: string, e: Entry, deep: boolean): Promise<void> {
+  if (s.cfg.isExcluded(path, "dir")) return;
+  let remade: boolean;
+  try {
+    remade = !ensureReplicaDir(s, path, null, e.mode);
+  } catch (err) {
+    // As on the planned path: one replica dir that cannot be repaired is an error, not the end of the run.
+    failed(s, path, err);
+    return;
+  }
+  if (!deep && !remade) return;
+  s.vouched.add(path);
+  await syncDir(s, path, e, remade);
+}
+
+/**
+ * Keeps a directory's digest while its rows match its listing; drops it before any of them
+ * changes, and follows the rows so that the digest comes back once they match again.
+ */
+function noteDigest(s: RunState, dir: string, entries: readonly Entry[], index: Entry[], digest: string | null, changed: Changed | null): void {
+  if (s.cfg.dryRun || s.pair < 0 || digest === null) {
+    if (!s.cfg.dryRun && s.pair >= 0) s.deps.store.write(() => s.deps.store.entries.setDigest(s.pair, dir, null));
+    return;
+  }
+  if (changed) {
+    s.deps.store.write(() => s.deps.store.entries.setDigest(s.pair, dir, null));
+    track(s, dir, digest, changed.prints, changed.changed, []);
+    return;
+  }
+  const prints = listingPrints(s.salt, entries);
+  if (matchesIndex(dir, entries, index, s.cfg.isExcluded)) {
+    s.deps.store.write(() => s.deps.store.entries.setDigest(s.pair, dir, digest, prints));
+    return;
+  }
+  s.deps.store.write(() => s.deps.store.entries.setDigest(s.pair, dir, null));
+  const { stale, gone } = staleRows(dir, entries, index, s.cfg.isExcluded);
+  track(s, dir, digest, prints, stale, gone);
+}
+
+function reportSkipped(s: RunState, dir: string, listing: Listing): void {
+  for (const k of listing.skipped) {
+    const path = joinPath(dir, k.name);
+    if (k.reason === "special") s.deps.logger.warn(`${path}: special file (fifo, socket or device) skipped`);
+    else if (k.reason === "vanished") s.deps.logger.info(`${path}: vanished from the source during the run`);
+    else failed(s, path, Object.assign(new Error(`cannot read (${k.error})`), { code: k.error, path: srcAbs(s, path) }));
+  }
+}
+
+/** Lists the replica side of a directory, removing temporary files a crashed run left behind. */
+function listReplica(s: RunState, dir: string): Entry[] {
+  const listing = listDir(dstAbs(s, dir));
+  if (listing.error) {
+    if (listing.error.code === "ENOENT") return [];
+    throw Object.assign(new Error(listing.error.message), { code: listing.error.code, path: dstAbs(s, dir) });
+  }
+  const entries: Entry[] = [];
+  for (const e of listing.entries) {
+    if (e.kind === "file" && isTempName(e.name)) {
+      if (!s.cfg.dryRun) {
+        removeTree(dstAbs(s, joinPath(dir, e.name)), joinPath(dir, e.name), () => {});
+        // The unlink moved the dir's mtime, which the index may already think is right.
+        s.touched.add(dir);
+      }
+      continue;
+    }
+    entries.push(e);
+  }
+  s.replicaSeen += entries.length;
+  return entries;
+}
+
