@@ -24,12 +24,14 @@ function replicaMatches(s: RunState, path: string, row: Entry & { rIno: number |
  * A moved file keeps its inode but its ctime moves, so size and mtime are all that match: a
  * rewrite that kept them (cp -p, touch -r) would move stale bytes. The content decides. Asked
  * last, once the replica copy is known to be a real file; a file that cannot be read is copied.
+ * Returns the content hash when both sides hold it, for the row, else null.
  */
-function sameContent(s: RunState, path: string, from: string, hash: string | null): boolean {
+function sameContent(s: RunState, path: string, from: string, hash: string | null): string | null {
   try {
-    return hashFile(srcAbs(s, path)) === (hash ?? hashFile(dstAbs(s, from)));
+    const ours = hashFile(srcAbs(s, path));
+    return ours === (hash ?? hashFile(dstAbs(s, from))) ? ours : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -50,7 +52,8 @@ export function tryRename(s: RunState, path: string, entry: Entry): boolean {
     const still = statEntry(srcAbs(s, from), row.name);
     if (still && still.ino === entry.ino) continue; // a hard link, not a rename
     if (!replicaMatches(s, from, row)) continue;
-    if (entry.kind === "file" && !sameContent(s, path, from, row.hash)) continue;
+    const hash = entry.kind === "file" ? sameContent(s, path, from, row.hash) : row.hash;
+    if (entry.kind === "file" && hash === null) continue;
     if (!s.cfg.dryRun) {
       openParent(s, from);
       openParent(s, path);
@@ -67,7 +70,7 @@ export function tryRename(s: RunState, path: string, entry: Entry): boolean {
       // A moved dir gets its mode and mtime once its contents settle (finishDir); a file or link now.
       if (entry.kind === "dir") s.touched.add(path);
       else if (row.mode !== entry.mode || row.mtime !== entry.mtime) setMeta(dstAbs(s, path), entry);
-      putRow(s, path, entry, { hash: row.hash, ...inodeAndCtime(dstAbs(s, path)) });
+      putRow(s, path, entry, { hash, ...inodeAndCtime(dstAbs(s, path)) });
       s.touched.add(parentOf(from));
       s.touched.add(parentOf(path));
     }

@@ -1,6 +1,6 @@
 import { SynchroError, errnoOf } from "./errors.ts";
 import { loadHasher } from "./hash.ts";
-import { inodeAndCtime, listDir, statEntry, type Entry, type Listing } from "./walk.ts";
+import { inodeAndCtime, listDir, statEntry, type Entry, type Kind, type Listing } from "./walk.ts";
 import { planDir, joinPath, sameMtime } from "./plan.ts";
 import { isSmallFile, isTempName, removeEmptyDir, removeTree, setMeta } from "./apply.ts";
 import { applyAction, canStage, discardCopies, ensureReplicaDir, placeCopy, startCopy, type PendingCopy, type Subdir } from "./actions.ts";
@@ -20,19 +20,25 @@ import { baseName, dstAbs, failed, maybeYield, putRow, record, removeRow, srcAbs
 
 /** Staged copies waiting to be placed, at most: enough to keep the stage worker busy, few enough to bound memory. */
 const STAGE_DEPTH = 128;
-/** Actions that write a replica entry (or may, for a check): on a scan, their rows go first. */
+/** Actions that write a replica entry (or may, for a check). */
 const WRITES = new Set(["create", "update", "symlink", "mkdir", "meta", "check"]);
 /** Large copies in flight at once, each with its 4 MiB buffer: see copyInChunks in src/apply.ts. */
 const LARGE_IN_FLIGHT = 4;
 
-/** One action that failed: a source entry that vanished is info; anything else an error of the run. A stop goes on up. */
-function actionFailed(s: RunState, path: string, err: unknown): void {
+/**
+ * One action that failed: a source entry that vanished is info (its row stays, so the next run
+ * deletes its copy); anything else an error of the run. A stop goes on up. `staleRow` is the
+ * path's row on a scan, where the replica may not hold what it says: a write that failed there
+ * must not leave it claiming so, or the next run, trusting the index, would skip the path.
+ */
+function actionFailed(s: RunState, path: string, err: unknown, staleRow?: Kind): void {
   if (err instanceof SynchroError && err.code === "ABORTED") throw err;
   if (errnoOf(err) === "ENOENT" && !statEntry(srcAbs(s, path), baseName(path))) {
     s.deps.logger.info(`${path}: vanished from the source during the run`);
     return;
   }
   failed(s, path, err);
+  if (staleRow) removeRow(s, path, staleRow);
 }
 
 /** Starts the stage worker once a full walk has planned enough copies to repay its start-up. */
@@ -101,8 +107,7 @@ async function planAndApply(s: RunState, dir: string, dirEntry: Entry, scan: boo
   notePlanned(s, changed ? changed.count : source.length, actions);
   await considerStager(s);
   const replicaByName = replica ? new Map(replica.map((e) => [e.name, e])) : null;
-  // On a scan the replica differs from these rows wherever something is to be written: each such
-  // row goes first, so a write that fails leaves no row claiming what the replica does not hold.
+  // On a scan, the rows of entries to be written may claim what the replica does not hold.
   const rowKinds = scan && !s.cfg.dryRun ? new Map(index.map((r) => [r.name, r.kind])) : null;
   const subdirs: Subdir[] = [];
   // Copies started ahead of their turn (see canStage) are placed in plan order, all before this directory's subdirectories.
@@ -113,7 +118,7 @@ async function planAndApply(s: RunState, dir: string, dirEntry: Entry, scan: boo
     await maybeYield(s, copies[0]!.action.path);
     const copy = copies.shift()!;
     if (!isSmallFile(copy.action.entry)) large--;
-    await placeCopy(s, copy).catch((err) => actionFailed(s, copy.action.path, err));
+    await placeCopy(s, copy).catch((err) => actionFailed(s, copy.action.path, err, rowKinds?.get(baseName(copy.action.path))));
   };
   try {
     // Content hashes (WebAssembly, 15 ms to load) only where something is to be done: a no-op never loads them.
@@ -122,8 +127,6 @@ async function planAndApply(s: RunState, dir: string, dirEntry: Entry, scan: boo
       await maybeYield(s, action.path);
       const name = baseName(action.path);
       try {
-        const stale = rowKinds?.get(name);
-        if (stale && WRITES.has(action.op)) removeRow(s, action.path, stale);
         if (action.op === "delete") {
           if (!keep.has(name)) s.pendingDeletes.push({ path: action.path, kind: action.kind, indexed: !scan, after: s.renamedAway.size });
           continue;
@@ -142,7 +145,7 @@ async function planAndApply(s: RunState, dir: string, dirEntry: Entry, scan: boo
         const sub = await applyAction(s, action, scan, replicaByName?.get(name) ?? null);
         if (sub) subdirs.push(sub);
       } catch (err) {
-        actionFailed(s, action.path, err);
+        actionFailed(s, action.path, err, WRITES.has(action.op) ? rowKinds?.get(name) : undefined);
       }
     }
     while (copies.length > 0) await placeOldest();
