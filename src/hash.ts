@@ -29,8 +29,10 @@ const CHUNK = 1 << 20;
 let chunk: Buffer | undefined;
 
 /** Hashes a file by 1 MiB reads into one reused buffer: a stream per small file costs ~200 µs. */
-export function hashFile(abs: string): string {
-  const h = ready();
+export const hashFile = (abs: string): string => hashFileWith(abs, ready());
+
+/** The same reads into any hasher: node:crypto's too (the index's clean-close stamp on Deno). */
+export function hashFileWith(abs: string, h: { update(data: Uint8Array): unknown; digest(encoding: "hex"): string }): string {
   chunk ??= Buffer.allocUnsafe(CHUNK);
   const fd = openSync(abs, "r");
   try {

@@ -1,6 +1,7 @@
-import { closeSync, mkdirSync, openSync, readSync, renameSync, existsSync, lstatSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, existsSync, lstatSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { statTimesExact } from "../runtime.ts";
+import { hashFileWith } from "../hash.ts";
 import { dirname } from "node:path";
 import { SynchroError, errnoOf } from "../errors.ts";
 import { openDatabase, inTransaction, type Database } from "./db.ts";
@@ -73,25 +74,11 @@ export function isCorrupt(err: unknown): boolean {
  */
 const stampFile = (file: string) => `${file}.clean`;
 
-const CHUNK = 1 << 20;
-
-function sha1OfFile(file: string): string {
-  const hash = createHash("sha1");
-  const chunk = Buffer.allocUnsafe(CHUNK);
-  const fd = openSync(file, "r");
-  try {
-    for (let n; (n = readSync(fd, chunk, 0, CHUNK, null)) > 0; ) hash.update(chunk.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest("hex");
-}
-
 function stampOf(file: string): string | null {
   try {
     if (existsSync(`${file}-wal`) && lstatSync(`${file}-wal`).size > 0) return null;
     const st = lstatSync(file, { bigint: true });
-    if (!statTimesExact()) return `${st.size}:${sha1OfFile(file)}`;
+    if (!statTimesExact()) return `${st.size}:${hashFileWith(file, createHash("sha1"))}`;
     return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   } catch {
     return null;
