@@ -107,8 +107,12 @@ async function planAndApply(s: RunState, dir: string, dirEntry: Entry, scan: boo
   notePlanned(s, changed ? changed.count : source.length, actions);
   await considerStager(s);
   const replicaByName = replica ? new Map(replica.map((e) => [e.name, e])) : null;
-  // On a scan, the rows of entries to be written may claim what the replica does not hold.
-  const rowKinds = scan && !s.cfg.dryRun ? new Map(index.map((r) => [r.name, r.kind])) : null;
+  // On a scan, the row of an entry whose write failed may claim what the replica does not hold.
+  const staleRow = (path: string): Kind | undefined => {
+    if (!scan || s.cfg.dryRun) return undefined;
+    const name = baseName(path);
+    return index.find((r) => r.name === name)?.kind;
+  };
   const subdirs: Subdir[] = [];
   // Copies started ahead of their turn (see canStage) are placed in plan order, all before this directory's subdirectories.
   const copies: PendingCopy[] = [];
@@ -118,7 +122,7 @@ async function planAndApply(s: RunState, dir: string, dirEntry: Entry, scan: boo
     await maybeYield(s, copies[0]!.action.path);
     const copy = copies.shift()!;
     if (!isSmallFile(copy.action.entry)) large--;
-    await placeCopy(s, copy).catch((err) => actionFailed(s, copy.action.path, err, rowKinds?.get(baseName(copy.action.path))));
+    await placeCopy(s, copy).catch((err) => actionFailed(s, copy.action.path, err, staleRow(copy.action.path)));
   };
   try {
     // Content hashes (WebAssembly, 15 ms to load) only where something is to be done: a no-op never loads them.
@@ -145,7 +149,7 @@ async function planAndApply(s: RunState, dir: string, dirEntry: Entry, scan: boo
         const sub = await applyAction(s, action, scan, replicaByName?.get(name) ?? null);
         if (sub) subdirs.push(sub);
       } catch (err) {
-        actionFailed(s, action.path, err, WRITES.has(action.op) ? rowKinds?.get(name) : undefined);
+        actionFailed(s, action.path, err, WRITES.has(action.op) ? staleRow(action.path) : undefined);
       }
     }
     while (copies.length > 0) await placeOldest();
