@@ -165,7 +165,6 @@ export interface PrintDiff {
   prints: Uint8Array;
 }
 
-/** Null when two stored prints share a first word (about one directory in 10^6 at 100 entries): plan it in full. */
 /** Prints as a lookup, first word to second; null when two share a first word. */
 export function printSet(prints: Uint8Array): Map<number, number> | null {
   const words = new Uint32Array(prints.buffer.slice(prints.byteOffset, prints.byteOffset + prints.byteLength));
@@ -183,6 +182,7 @@ export function hasPrint(salt: string, set: Map<number, number>, e: Entry): bool
   return set.get(ha) === hb;
 }
 
+/** Null when two stored prints share a first word (about one directory in 10^6 at 100 entries): plan it in full. */
 export function diffPrints(salt: string, entries: readonly Entry[], stored: Uint8Array): PrintDiff | null {
   const unmatched = printSet(stored);
   if (!unmatched) return null;

@@ -49,8 +49,9 @@ function visit(dir: string): void {
   const listing = listDir(dir === "" ? input.source : `${input.source}/${dir}`);
   const digest = listing.skipped.length === 0 && !listing.error ? listingDigest(input.salt, listing.entries) : null;
   const subdirs = listing.entries.filter((e) => e.kind === "dir" && !isExcluded(joinPath(dir, e.name), "dir"));
-  batch.push(resultOf(dir, listing, digest, subdirs));
-  produced += weightOf(batch[batch.length - 1]!);
+  const result = resultOf(dir, listing, digest, subdirs);
+  batch.push(result);
+  produced += weightOf(result);
   if (batch.length >= BATCH) flush();
   for (const sub of subdirs) visit(joinPath(dir, sub.name));
 }
