@@ -186,18 +186,14 @@ export function hasPrint(salt: string, set: Map<number, number>, e: Entry): bool
 export function diffPrints(salt: string, entries: readonly Entry[], stored: Uint8Array): PrintDiff | null {
   const unmatched = printSet(stored);
   if (!unmatched) return null;
-  const seed = seedOf(salt);
+  const prints = listingPrints(salt, entries);
+  const now = new Uint32Array(prints.buffer);
   const changed: Entry[] = [];
-  const now = new Uint32Array(entries.length * 2);
   for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
-    printOf(seed, e);
-    now[i * 2] = ha;
-    now[i * 2 + 1] = hb;
-    if (unmatched.get(ha) === hb) unmatched.delete(ha);
-    else changed.push(e);
+    if (unmatched.get(now[i * 2]!) === now[i * 2 + 1]) unmatched.delete(now[i * 2]!);
+    else changed.push(entries[i]!);
   }
-  return { changed, unmatched, prints: new Uint8Array(now.buffer) };
+  return { changed, unmatched, prints };
 }
 
 /** Crosses a changed entry's row off a diff's unmatched prints; false if it was not among them. */
