@@ -85,7 +85,7 @@ async function place(s: RunState, op: CopyAct["op"], path: string, entry: Entry,
     return;
   }
   await renameLater(
-    s.placings, path, staged, dstAbs(s, path),
+    s.placings, path, staged, dstAbs(s, path), op === "update",
     () => {
       let written;
       try {

@@ -1,6 +1,7 @@
-import { rename } from "node:fs";
+import { close, constants, openSync, rename } from "node:fs";
 import { discardStaged, type Staged } from "./apply.ts";
 import { parentOf } from "./run.ts";
+import { pathOnlyOpenFlag } from "./runtime.ts";
 
 /**
  * A rename over an existing replica file waits on ext4, which writes the new file's data out
@@ -44,15 +45,17 @@ function rethrow(p: Placings): void {
  * the error ends the run at its next start or drain.
  */
 export async function renameLater(
-  p: Placings, path: string, staged: Staged, dstAbs: string, landed: () => void, failed: (err: unknown) => void,
+  p: Placings, path: string, staged: Staged, dstAbs: string, replacing: boolean, landed: () => void, failed: (err: unknown) => void,
 ): Promise<void> {
   rethrow(p);
   while (p.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(p.inFlight.values());
   rethrow(p);
   const dir = parentOf(path);
   p.into.set(dir, (p.into.get(dir) ?? 0) + 1);
+  const old = replacing ? holdReplaced(dstAbs) : null;
   const done = new Promise<void>((resolve) => {
     rename(staged.tmp, dstAbs, (err) => {
+      if (old !== null) close(old, ignore);
       p.inFlight.delete(path);
       const left = p.into.get(dir)! - 1;
       if (left > 0) p.into.set(dir, left);
@@ -70,6 +73,27 @@ export async function renameLater(
   });
   p.inFlight.set(path, done);
 }
+
+/**
+ * A rename frees the file it replaces before it lets go of the directory, and on this machine's
+ * ext4 (no journal, mounted with discard) freeing waits for the disk's discard. The next
+ * temporary file in that directory waited with it: 170 µs a create, against 40 µs when the old
+ * file is held open across the rename and freed by that close, on libuv's threads, instead
+ * (1,000 updates in 10 directories, 4 alternating runs: 223–242 ms against 102–183 ms).
+ * O_PATH opens nothing a device or fifo could notice (src/runtime.ts says where there is one).
+ */
+const O_PATH = pathOnlyOpenFlag();
+
+function holdReplaced(dstAbs: string): number | null {
+  if (O_PATH === 0) return null;
+  try {
+    return openSync(dstAbs, O_PATH | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+}
+
+const ignore = (): void => {};
 
 /** Waits until every rename in flight has landed and been recorded. */
 export async function drain(p: Placings): Promise<void> {

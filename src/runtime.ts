@@ -26,3 +26,10 @@ export const statTimesExact = (): boolean => typeof Deno === "undefined";
 
 /** Node's fs.copyFile with COPYFILE_EXCL creates the target O_EXCL; Deno's checks for it first, then opens following links. */
 export const kernelCopyExclusive = (): boolean => typeof Deno === "undefined";
+
+/**
+ * Linux's O_PATH, with the value x64 and arm64 share, where Node hands open flags to the kernel
+ * as they are; 0 elsewhere. Deno's node:fs translates flags itself and would drop it.
+ */
+export const pathOnlyOpenFlag = (): number =>
+  process.platform === "linux" && typeof Deno === "undefined" && (process.arch === "x64" || process.arch === "arm64") ? 0o10000000 : 0;

@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, chownSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { chmodSync, chownSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { sync } from "../src/index.ts";
 import { sandbox, writeTree, rsyncDiff, writeFileSync, mkdirSync, forNobody, NOBODY } from "./fixtures/tree.ts";
@@ -129,3 +130,28 @@ test("a read-only source root: updates land in the replica root, run by a user i
 });
 
 test.run();
+
+test("an update over a replica file swapped for a fifo or a symlink replaces it without opening it", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { d: files(20, "v1") });
+    const run = () => runCli(["sync", t.src, t.dst, "--state", t.state, "--json"]);
+    assert.is(run().code, 0);
+    // An update looks at what it replaces, and holds it by its path alone (src/placing.ts): a
+    // read open of this fifo would wait for a writer forever, and one of the link would follow it.
+    rmSync(join(t.dst, "d", "f1.txt"));
+    assert.is(spawnSync("mkfifo", [join(t.dst, "d", "f1.txt")]).status, 0);
+    const outside = join(t.root, "outside.txt");
+    writeFileSync(outside, "not the replica's");
+    rmSync(join(t.dst, "d", "f2.txt"));
+    symlinkSync(outside, join(t.dst, "d", "f2.txt"));
+    rewrite(join(t.src, "d"), 20, "v2");
+    const r = run();
+    assert.is(r.code, 0, r.stderr);
+    assert.is(JSON.parse(r.stdout).counts.update, 20);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+    assert.is(readFileSync(outside, "utf8"), "not the replica's");
+  } finally {
+    t.cleanup();
+  }
+});
