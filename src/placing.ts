@@ -1,7 +1,6 @@
 import { close, constants, openSync, rename } from "node:fs";
 import { discardStaged, type Staged } from "./apply.ts";
 import { parentOf } from "./run.ts";
-import { pathOnlyOpenFlag } from "./runtime.ts";
 
 /**
  * A rename over an existing replica file waits on ext4, which writes the new file's data out
@@ -25,9 +24,11 @@ export interface Placings {
   into: Map<string, number>;
   /** The index failed while a landing was recorded: thrown at the next start or drain, as if it had failed there. */
   failure: { err: unknown } | null;
+  /** O_PATH where a replaced file is held across its rename (see holdReplaced), else 0. */
+  holdFlag: number;
 }
 
-export const newPlacings = (): Placings => ({ inFlight: new Map(), into: new Map(), failure: null });
+export const newPlacings = (holdFlag = 0): Placings => ({ inFlight: new Map(), into: new Map(), failure: null, holdFlag });
 
 /** Whether a rename into `dir` is still in flight. */
 export const landingInto = (p: Placings, dir: string): boolean => (p.into.get(dir) ?? 0) > 0;
@@ -52,7 +53,7 @@ export async function renameLater(
   rethrow(p);
   const dir = parentOf(path);
   p.into.set(dir, (p.into.get(dir) ?? 0) + 1);
-  const old = replacing ? holdReplaced(dstAbs) : null;
+  const old = replacing ? holdReplaced(dstAbs, p.holdFlag) : null;
   const done = new Promise<void>((resolve) => {
     rename(staged.tmp, dstAbs, (err) => {
       if (old !== null) close(old, ignore);
@@ -80,14 +81,13 @@ export async function renameLater(
  * temporary file in that directory waited with it: 170 µs a create, against 40 µs when the old
  * file is held open across the rename and freed by that close, on libuv's threads, instead
  * (1,000 updates in 10 directories, 4 alternating runs: 223–242 ms against 102–183 ms).
- * O_PATH opens nothing a device or fifo could notice (src/runtime.ts says where there is one).
+ * O_PATH opens nothing a device or fifo could notice, and with O_NOFOLLOW a planted symlink
+ * is held itself (src/runtime.ts says where the flag is used).
  */
-const O_PATH = pathOnlyOpenFlag();
-
-function holdReplaced(dstAbs: string): number | null {
-  if (O_PATH === 0) return null;
+function holdReplaced(dstAbs: string, oPath: number): number | null {
+  if (oPath === 0) return null;
   try {
-    return openSync(dstAbs, O_PATH | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    return openSync(dstAbs, oPath | constants.O_NOFOLLOW);
   } catch {
     return null;
   }

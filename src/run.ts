@@ -10,6 +10,7 @@ import type { Trigger, RunResult } from "./store/runs.ts";
 import { applyDeletes, type PendingDelete } from "./deletes.ts";
 import type { Stager } from "./stager.ts";
 import { drain, newPlacings, type Placings } from "./placing.ts";
+import { pathOnlyOpenFlag } from "./runtime.ts";
 import { digestSalt } from "./digest.ts";
 import { startWalkAhead, type WalkAhead } from "./walk-ahead.ts";
 import { noteRow, storeSettled, untrack, type Tracked } from "./redigest.ts";
@@ -228,7 +229,7 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
   // --backup-dir moves each old file aside just before its rename: that stays on this thread.
   s.mayStage = !cfg.dryRun && !cfg.backupDir;
   // Not on a scan: there a check may read a replica file whose rename is still in flight.
-  s.placings = scan || cfg.dryRun || cfg.backupDir ? null : newPlacings();
+  s.placings = scan || cfg.dryRun || cfg.backupDir ? null : newPlacings(pathOnlyOpenFlag(cfg.replica));
   try {
     await syncDir(s, "", rootEntry, scan);
   } finally {
