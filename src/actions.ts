@@ -11,6 +11,7 @@ import { moveToBackup } from "./backup.ts";
 import { mayReplaceDir } from "./deletes.ts";
 import { copyStarted, type CopyProgress } from "./progress.ts";
 import { drain, renameLater } from "./placing.ts";
+import { placeQueued, placeQueuedOutside } from "./place-queue.ts";
 import { dstAbs, failed, parentOf, putRow, record, removeRow, srcAbs, type RunState } from "./run.ts";
 
 /** A copy is retried this often when the source keeps changing under it, then left for the next run. */
@@ -102,14 +103,25 @@ async function place(s: RunState, op: CopyAct["op"], path: string, entry: Entry,
 }
 
 /**
- * Rename detection reads the index and the replica under another path, so any rename still in
- * flight must land first; only a create whose inode the index knows can be a rename at all.
+ * Rename detection reads the index and the replica under another path, so the copies queued
+ * before this directory and every rename in flight must land first (see placeQueuedOutside);
+ * only a create whose inode the index knows can be a rename at all.
  */
 async function renameDetected(s: RunState, path: string, entry: Entry): Promise<boolean> {
-  if (s.placings && s.placings.inFlight.size > 0 && s.pair >= 0 && s.deps.store.entries.byIno(s.pair, entry.ino).length > 0) {
-    await drain(s.placings);
+  if (unplaced(s) && s.pair >= 0 && s.deps.store.entries.byIno(s.pair, entry.ino).length > 0) {
+    await placeQueuedOutside(s, parentOf(path));
+    if (s.placings) await drain(s.placings);
   }
   return tryRename(s, path, entry);
+}
+
+/** Whether a copy is still on its way: queued to be placed, or its rename in flight. */
+const unplaced = (s: RunState): boolean => s.queue.items.length > 0 || (s.placings !== null && s.placings.inFlight.size > 0);
+
+/** Places every copy queued and waits for the renames in flight: the replica and the index then agree on every path. */
+async function placeAll(s: RunState): Promise<void> {
+  await placeQueued(s);
+  if (s.placings) await drain(s.placings);
 }
 
 /** A copy started ahead of its turn, waiting to be placed: a small file on the stage worker (src/stager.ts), or a large one on libuv's threads. */
@@ -227,9 +239,9 @@ export interface Subdir {
 
 /** Runs one planned action; returns the directory to walk into next, if the action was a directory. */
 export async function applyAction(s: RunState, action: Action, scan: boolean, theirs: Entry | null): Promise<Subdir | null> {
-  // Replacing a directory is refused after any error of the run (deletes.ts): a rename still in
-  // flight may yet fail, so it must land first.
-  if ("replaces" in action && action.replaces === "dir" && s.placings) await drain(s.placings);
+  // Replacing a directory is refused after any error of the run (deletes.ts): a copy still on
+  // its way may yet fail, so it must land first.
+  if ("replaces" in action && action.replaces === "dir") await placeAll(s);
   switch (action.op) {
     case "create":
     case "symlink":

@@ -1,7 +1,7 @@
 import { isRealDir } from "./apply.ts";
 import { statEntry, type Entry } from "./walk.ts";
 import { baseName, dstAbs, finishWalk, openReplicaRoot, parentOf, srcAbs, walkAndApply, type RunState } from "./run.ts";
-import { syncDir } from "./sync-dir.ts";
+import { syncFrom } from "./sync-dir.ts";
 import { ensureReplicaDir } from "./actions.ts";
 
 /** A directory to rescan, found by climbing from a dirty path to something the index can vouch for. */
@@ -67,7 +67,7 @@ export async function walkDirs(s: RunState, rootEntry: Entry, dirs: Iterable<str
   for (const t of [...targets.values()].sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0))) {
     if (covered(s, t.dir)) continue;
     const trusted = t.dir === "" || ensureReplicaDir(s, t.dir, null);
-    await syncDir(s, t.dir, t.entry, !trusted, null, !trusted);
+    await syncFrom(s, t.dir, t.entry, !trusted, null, !trusted);
   }
   return finishWalk(s, rootEntry, false);
 }

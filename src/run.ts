@@ -14,7 +14,8 @@ import { pathOnlyOpenFlag } from "./runtime.ts";
 import { digestSalt } from "./digest.ts";
 import { startWalkAhead, type WalkAhead } from "./walk-ahead.ts";
 import { noteRow, storeSettled, untrack, type Tracked } from "./redigest.ts";
-import { syncDir } from "./sync-dir.ts";
+import { syncFrom } from "./sync-dir.ts";
+import { newPlaceQueue, type PlaceQueue } from "./place-queue.ts";
 import { storedPrints } from "./changed-entries.ts";
 import { emitProgress, newProgress, progressTick, type ProgressState } from "./progress.ts";
 
@@ -94,6 +95,8 @@ export interface RunState {
   mayStage: boolean;
   /** Final renames of copies in flight on libuv's threads (src/placing.ts); null where every rename is made in place. */
   placings: Placings | null;
+  /** Copies started ahead of their turn and the directory settles behind them, in walk order (src/place-queue.ts). */
+  queue: PlaceQueue;
   /** Directories this run planned and is bringing back to match their listing (src/redigest.ts). */
   tracked: Map<string, Tracked>;
 }
@@ -199,6 +202,7 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     stager: null,
     mayStage: false,
     placings: null,
+    queue: newPlaceQueue(),
     tracked: new Map(),
   };
 }
@@ -231,7 +235,7 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
   // Not on a scan: there a check may read a replica file whose rename is still in flight.
   s.placings = scan || cfg.dryRun || cfg.backupDir ? null : newPlacings(pathOnlyOpenFlag(cfg.replica));
   try {
-    await syncDir(s, "", rootEntry, scan);
+    await syncFrom(s, "", rootEntry, scan);
   } finally {
     try {
       // Even on a stop or a failure: what has been renamed is recorded before the run ends.

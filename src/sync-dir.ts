@@ -2,8 +2,9 @@ import { SynchroError, errnoOf } from "./errors.ts";
 import { loadHasher } from "./hash.ts";
 import { inodeAndCtime, listDir, statEntry, type Entry, type Kind, type Listing } from "./walk.ts";
 import { planDir, joinPath, sameMtime } from "./plan.ts";
-import { isSmallFile, isTempName, removeEmptyDir, removeTree, setMeta } from "./apply.ts";
-import { applyAction, canStage, discardCopies, ensureReplicaDir, placeCopy, startCopy, type PendingCopy, type Subdir } from "./actions.ts";
+import { isTempName, removeEmptyDir, removeTree, setMeta } from "./apply.ts";
+import { applyAction, canStage, discardCopies, ensureReplicaDir, placeCopy, startCopy, type Subdir } from "./actions.ts";
+import { afterQueued, placeQueued, queueCopy, takeQueuedCopies } from "./place-queue.ts";
 import { stageMin, startStager } from "./stager.ts";
 import { drainDir, landingInto } from "./placing.ts";
 import { listingPrints, matchesIndex, listingDigest } from "./digest.ts";
@@ -18,12 +19,8 @@ import { baseName, dstAbs, failed, maybeYield, putRow, record, removeRow, srcAbs
  * plan, walk into its subdirectories, and settle its own mode and mtime.
  */
 
-/** Staged copies waiting to be placed, at most: enough to keep the stage worker busy, few enough to bound memory. */
-const STAGE_DEPTH = 128;
 /** Actions that write a replica entry (or may, for a check). */
 const WRITES = new Set(["create", "update", "symlink", "mkdir", "meta", "check"]);
-/** Large copies in flight at once, each with its 4 MiB buffer: see copyInChunks in src/apply.ts. */
-const LARGE_IN_FLIGHT = 4;
 
 /**
  * One action that failed: a source entry that vanished is info (its row stays, so the next run
@@ -50,11 +47,24 @@ async function considerStager(s: RunState): Promise<void> {
 }
 
 /**
+ * A walk from `dir` at the top of a run: everything it queued is placed before it returns, and
+ * after a stop or a failure discarded, so that no copy stays behind as a temporary file.
+ */
+export async function syncFrom(s: RunState, dir: string, dirEntry: Entry, scan: boolean, theirs: Entry | null = null, deep = true): Promise<void> {
+  try {
+    await syncDir(s, dir, dirEntry, scan, theirs, deep);
+    await placeQueued(s);
+  } finally {
+    await discardCopies(s, takeQueuedCopies(s));
+  }
+}
+
+/**
  * Walks one source directory, and everything below it when `deep`. `scan` means the replica is
  * listed, not trusted from the index. A shallow walk (a watch batch) still walks new, renamed and
  * replaced subdirectories in full, and an existing one whose own mode or mtime changed, shallowly.
  */
-export async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean, theirs: Entry | null = null, deep = true): Promise<void> {
+async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean, theirs: Entry | null = null, deep = true): Promise<void> {
   s.walked?.set(dir, deep);
   const ahead = s.ahead?.owns(dir) ? await s.ahead.take(dir) : null;
   if (ahead?.clean && !scan) return walkUnchanged(s, dir, dirEntry, ahead.subdirs, ahead.count, deep);
@@ -114,57 +124,43 @@ async function planAndApply(s: RunState, dir: string, dirEntry: Entry, scan: boo
     return index.find((r) => r.name === name)?.kind;
   };
   const subdirs: Subdir[] = [];
-  // Copies started ahead of their turn (see canStage) are placed in plan order, all before this directory's subdirectories.
-  const copies: PendingCopy[] = [];
-  let large = 0;
-  const placeOldest = async () => {
-    // A stop heard here leaves the copy in `copies`, for the finally below to discard.
-    await maybeYield(s, copies[0]!.action.path);
-    const copy = copies.shift()!;
-    if (!isSmallFile(copy.action.entry)) large--;
-    await placeCopy(s, copy).catch((err) => actionFailed(s, copy.action.path, err, staleRow(copy.action.path)));
-  };
-  try {
-    // Content hashes (WebAssembly, 15 ms to load) only where something is to be done: a no-op never loads them.
-    if (actions.length > 0) await loadHasher();
-    for (const action of actions) {
-      await maybeYield(s, action.path);
-      const name = baseName(action.path);
-      try {
-        if (action.op === "delete") {
-          if (!keep.has(name)) s.pendingDeletes.push({ path: action.path, kind: action.kind, indexed: !scan, after: s.renamedAway.size });
-          continue;
-        }
-        if (action.op === "forget") {
-          if (!s.cfg.dryRun) removeRow(s, action.path, action.kind);
-          continue;
-        }
-        if (canStage(s, action)) {
-          const copy = await startCopy(s, action, scan);
-          if (copy) copies.push(copy);
-          if (copy && !isSmallFile(copy.action.entry)) large++;
-          while (copies.length >= STAGE_DEPTH || large >= LARGE_IN_FLIGHT) await placeOldest();
-          continue;
-        }
-        const sub = await applyAction(s, action, scan, replicaByName?.get(name) ?? null);
-        if (sub) subdirs.push(sub);
-      } catch (err) {
-        actionFailed(s, action.path, err, WRITES.has(action.op) ? staleRow(action.path) : undefined);
+  // Content hashes (WebAssembly, 15 ms to load) only where something is to be done: a no-op never loads them.
+  if (actions.length > 0) await loadHasher();
+  for (const action of actions) {
+    await maybeYield(s, action.path);
+    const name = baseName(action.path);
+    try {
+      if (action.op === "delete") {
+        if (!keep.has(name)) s.pendingDeletes.push({ path: action.path, kind: action.kind, indexed: !scan, after: s.renamedAway.size });
+        continue;
       }
+      if (action.op === "forget") {
+        if (!s.cfg.dryRun) removeRow(s, action.path, action.kind);
+        continue;
+      }
+      if (canStage(s, action)) {
+        const copy = await startCopy(s, action, scan);
+        if (copy) await queueCopy(s, copy, () => placeCopy(s, copy).catch((err) => actionFailed(s, action.path, err, staleRow(action.path))));
+        continue;
+      }
+      const sub = await applyAction(s, action, scan, replicaByName?.get(name) ?? null);
+      if (sub) subdirs.push(sub);
+    } catch (err) {
+      actionFailed(s, action.path, err, WRITES.has(action.op) ? staleRow(action.path) : undefined);
     }
-    while (copies.length > 0) await placeOldest();
-  } finally {
-    // Only a stop (or a fatal error) leaves copies here: none of them may stay as a temporary file.
-    await discardCopies(s, copies);
   }
+  // This directory's last copies go to the worker now, not once the queue next waits on it.
+  s.stager?.flush();
   const rows = deep ? null : new Map(index.map((r) => [r.name, r]));
   // Depth first in name order, planned and unchanged subdirectories alike: the walk-ahead worker listed them so.
   const next: [string, () => Promise<void>][] = subdirs.map((sub) => [baseName(sub.path), () => walkPlanned(s, sub, rows, deep)]);
   for (const e of changed?.unchangedDirs ?? []) next.push([e.name, () => descendUnchanged(s, joinPath(dir, e.name), e, deep)]);
   if (changed) next.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [, walk] of next) await walk();
-  if (s.tracked.has(dir)) walked(s, dir, s.placings !== null && landingInto(s.placings, dir));
-  if (dir !== "") await finishDir(s, dir, dirEntry, theirs);
+  await afterQueued(s, dir, async () => {
+    if (s.tracked.has(dir)) walked(s, dir, s.placings !== null && landingInto(s.placings, dir));
+    if (dir !== "") await finishDir(s, dir, dirEntry, theirs);
+  });
 }
 
 
@@ -223,7 +219,7 @@ async function walkUnchanged(s: RunState, dir: string, dirEntry: Entry, entries:
   await maybeYield(s, dir);
   for (const e of entries) if (e.kind === "dir") await descendUnchanged(s, joinPath(dir, e.name), e, deep);
   // Not a scan, so there is no replica listing to compare the dir's own meta with.
-  if (dir !== "") await finishDir(s, dir, dirEntry, null);
+  if (dir !== "") await afterQueued(s, dir, () => finishDir(s, dir, dirEntry, null));
 }
 
 /**

@@ -74,6 +74,29 @@ test("staged updates and rename detection: a rotated log and a refilled director
   }
 });
 
+test("a directory refilled while its old copy moves elsewhere: the refill's queued copies land before the move is detected", async () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { x: { A: files(20, "old") }, y: { keep: "k" } });
+    const opts = { source: t.src, replica: t.dst, state: t.state };
+    await sync(opts);
+    // x/A moves to y/B, and a new x/A gets new files under the old names. The walk reaches x/A
+    // first and queues its copies; y/B's rename detection must not move the replica's x/A while
+    // they wait there as temporary files.
+    renameSync(join(t.src, "x", "A"), join(t.src, "y", "B"));
+    mkdirSync(join(t.src, "x", "A"));
+    for (let i = 0; i < 20; i++) writeFileSync(join(t.src, "x", "A", `f${i}.txt`), `refilled ${i}`);
+    const s = await sync(opts);
+    assert.is(s.result, "ok", JSON.stringify(s.errors));
+    assert.is(rsyncDiff(t.src, t.dst), "");
+    assert.equal(tempFiles(t.dst), []);
+    assert.is(readFileSync(join(t.dst, "x", "A", "f3.txt"), "utf8"), "refilled 3");
+    assert.is(readFileSync(join(t.dst, "y", "B", "f3.txt"), "utf8"), "old 3 ".repeat(4));
+  } finally {
+    t.cleanup();
+  }
+});
+
 test("a stop while copies are staged leaves no temporary file, and the next run completes the mirror", async () => {
   const t = sandbox();
   try {
