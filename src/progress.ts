@@ -40,7 +40,7 @@ export function emitProgress(s: RunState, path: string, final = false): void {
   s.deps.onEvent({ type: "progress", files, bytes, plannedFiles, plannedBytes, scanned, expected, elapsedMs: p.lastAt - p.startedAt, path });
 }
 
-/** Called when the run yields (every ~20 ms of work): emits when the last event is old enough. */
+/** Called when the run turns the event loop (every ~5 ms of work): emits when the last event is old enough. */
 export function progressTick(s: RunState, path: string): void {
   if (s.deps.now() - s.progress.lastAt >= PROGRESS_EVERY_MS) emitProgress(s, path);
 }
