@@ -1,4 +1,5 @@
-import { maybeYield, parentOf, type RunState } from "./run.ts";
+import { SynchroError } from "./errors.ts";
+import { failed, maybeYield, parentOf, type RunState } from "./run.ts";
 import { isSmallFile } from "./apply.ts";
 import type { PendingCopy } from "./actions.ts";
 
@@ -8,14 +9,20 @@ import type { PendingCopy } from "./actions.ts";
  * the copies queued before it. Until this queue each directory placed its copies before the walk
  * went on, so at every directory the stage worker sat idle while the main thread placed the last
  * of them and listed and planned the next: a first copy of 100k small files kept both threads
- * about 25% idle. Whatever reads the replica or the index for another path places everything
- * queued first (placeQueued), as it waits for the renames in flight.
+ * about 25% idle. Replacing a directory places everything queued first, and rename detection
+ * everything queued before its own directory (placeQueuedOutside), as each waits for the
+ * renames in flight.
  */
 
 /** Staged copies waiting to be placed, at most: enough to keep the stage worker busy, few enough to bound memory. */
 const STAGE_DEPTH = 128;
 /** Large copies in flight at once, each with its 4 MiB buffer: see copyInChunks in src/apply.ts. */
 const LARGE_IN_FLIGHT = 4;
+/**
+ * Items of either kind, at most: behind a long large copy the walk would otherwise queue a settle
+ * for every directory after it, and a stop would leave all of them unsettled.
+ */
+const QUEUED_MAX = 1024;
 
 interface Queued {
   path: string;
@@ -35,7 +42,7 @@ export interface PlaceQueue {
 
 export const newPlaceQueue = (): PlaceQueue => ({ items: [], copies: 0, large: 0 });
 
-/** Runs the oldest item: a copy waits for its stage. A stop heard first leaves it queued, for discardQueued. */
+/** Runs the oldest item: a copy waits for its stage. A stop heard first leaves it queued, for takeQueuedCopies. */
 async function runOldest(s: RunState): Promise<void> {
   const q = s.queue;
   await maybeYield(s, q.items[0]!.path);
@@ -63,11 +70,20 @@ export async function queueCopy(s: RunState, copy: PendingCopy, place: () => Pro
   while (q.copies >= STAGE_DEPTH || q.large >= LARGE_IN_FLIGHT) await runOldest(s);
 }
 
-/** Runs `settle` once everything queued before it is placed: now, if nothing is. */
+/**
+ * Runs the settle of directory `path` once everything queued before it is placed: now, if nothing
+ * is. It may then run inside another path's action, so its failure is recorded as its own.
+ */
 export async function afterQueued(s: RunState, path: string, settle: () => Promise<void>): Promise<void> {
+  const run = () =>
+    settle().catch((err) => {
+      if (err instanceof SynchroError && err.code === "ABORTED") throw err;
+      failed(s, path || ".", err);
+    });
   await runReady(s);
-  if (s.queue.items.length === 0) return settle();
-  s.queue.items.push({ path, copy: null, large: false, ready: true, run: settle });
+  if (s.queue.items.length === 0) return run();
+  s.queue.items.push({ path, copy: null, large: false, ready: true, run });
+  while (s.queue.items.length >= QUEUED_MAX) await runOldest(s);
 }
 
 /** Places every queued copy and runs every settle, in order. */

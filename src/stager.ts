@@ -8,8 +8,8 @@ import type { StageReply, StageRequest } from "./stage-protocol.ts";
  * processes. So the part of each small copy that no one else can see (read, hash, write under a
  * temporary name, set mode and mtime) runs on a worker thread, while the main thread walks, plans
  * and puts each staged file in place. Placing (the rename and its index row) stays on the main
- * thread and in plan order, so the replica and the index change exactly as they did before:
- * until its rename, a staged copy is only a temporary file.
+ * thread and in plan order (src/place-queue.ts): until its rename, a staged copy is only a
+ * temporary file.
  */
 
 /**

@@ -157,7 +157,12 @@ async function planAndApply(s: RunState, dir: string, dirEntry: Entry, scan: boo
   for (const e of changed?.unchangedDirs ?? []) next.push([e.name, () => descendUnchanged(s, joinPath(dir, e.name), e, deep)]);
   if (changed) next.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [, walk] of next) await walk();
-  await afterQueued(s, dir, async () => {
+  await settleLater(s, dir, dirEntry, theirs);
+}
+
+/** A planned directory's settle, behind its queued copies; made out here so that it holds none of the plan's state. */
+function settleLater(s: RunState, dir: string, dirEntry: Entry, theirs: Entry | null): Promise<void> {
+  return afterQueued(s, dir, async () => {
     if (s.tracked.has(dir)) walked(s, dir, s.placings !== null && landingInto(s.placings, dir));
     if (dir !== "") await finishDir(s, dir, dirEntry, theirs);
   });
