@@ -53,7 +53,7 @@ const emptyCounts = (): Counts => ({ create: 0, update: 0, delete: 0, mkdir: 0, 
  * The index commits at a yield this often, as the store itself does: at
  * every 20 ms a first copy of 100k small files committed 12 times as often, each commit writing
  * the same hot pages to the WAL again (318 ms of the main thread in a profile on ext4), and took
- * 1.06-1.11 × rsync's time against 1.01-1.05 (three alternating runs each).
+ * 1.05-1.11 × rsync's time against 1.01-1.05 (five alternating rounds each).
  */
 const YIELD_EVERY_MS = 250;
 /**
