@@ -60,7 +60,7 @@ const YIELD_EVERY_MS = 250;
  * V8 runs steps of its garbage collection as tasks between event-loop turns. Since copies are
  * queued across directories (src/place-queue.ts) the main thread of a first copy seldom waits,
  * so the loop turned only at each yield: at every 20 ms a first copy of 100k small files peaked
- * at 145-150 MiB of RSS, at every 5 ms 130-134 MiB, as before the queue. So the loop turns this
+ * at 142-147 MiB of RSS, at every 5 ms 130-134 MiB, as before the queue. So the loop turns this
  * often (which also keeps Ctrl+C prompt), while the index commits at YIELD_EVERY_MS.
  */
 const TURN_EVERY_MS = 5;
