@@ -50,18 +50,14 @@ export interface SyncSummary {
 const emptyCounts = (): Counts => ({ create: 0, update: 0, delete: 0, mkdir: 0, rmdir: 0, symlink: 0, meta: 0, rename: 0, backup: 0, error: 0, adopt: 0 });
 
 /**
- * The index commits at a yield this often, as the store itself does: at
- * every 20 ms a first copy of 100k small files committed 12 times as often, each commit writing
- * the same hot pages to the WAL again (318 ms of the main thread in a profile on ext4), and took
- * 1.05-1.11 × rsync's time against 1.01-1.05 (five alternating rounds each).
- */
-const YIELD_EVERY_MS = 250;
-/**
  * V8 runs steps of its garbage collection as tasks between event-loop turns. Since copies are
  * queued across directories (src/place-queue.ts) the main thread of a first copy seldom waits,
  * so the loop turned only at each yield: at every 20 ms a first copy of 100k small files peaked
  * at 142-147 MiB of RSS, at every 5 ms 130-134 MiB, as before the queue. So the loop turns this
- * often (which also keeps Ctrl+C prompt), while the index commits at YIELD_EVERY_MS.
+ * often (which also keeps Ctrl+C prompt). The index commits at a turn only once its transaction
+ * is as old as the store's own rule for writes: committing at every 20 ms yield, a first copy of
+ * 100k small files wrote the same hot pages to the WAL about 12 times as often (318 ms of the
+ * main thread in a profile on ext4) and took 1.05-1.11 × rsync's time against 1.01-1.05.
  */
 const TURN_EVERY_MS = 5;
 
@@ -81,7 +77,6 @@ export interface RunState {
   /** Replica dirs whose mtime our own writes disturbed; reset after the run's last write. */
   touched: Set<string>;
   backupStamp: string;
-  lastYield: number;
   lastTurn: number;
   /** How many entries the replica held before this run: the base of a percentage delete limit. */
   replicaEntries: number;
@@ -179,12 +174,8 @@ function describe(s: RunState, err: unknown): string {
 }
 
 export async function maybeYield(s: RunState, path: string): Promise<void> {
-  const now = s.deps.now();
-  if (now - s.lastTurn < TURN_EVERY_MS) return;
-  if (now - s.lastYield >= YIELD_EVERY_MS) {
-    s.deps.store.commit();
-    s.lastYield = now;
-  }
+  if (s.deps.now() - s.lastTurn < TURN_EVERY_MS) return;
+  s.deps.store.commitIfDue();
   progressTick(s, path);
   await new Promise((r) => setImmediate(r));
   s.lastTurn = s.deps.now();
@@ -204,7 +195,7 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
   const stamp = new Date(deps.now()).toISOString().replace(/[:.]/g, "-");
   return {
     cfg, deps, pair, runId, counts: emptyCounts(), bytes: 0, errors: [], plan: [], pendingDeletes: [],
-    renamedAway: new Map(), touched: new Set(), backupStamp: stamp, lastYield: deps.now(), lastTurn: deps.now(),
+    renamedAway: new Map(), touched: new Set(), backupStamp: stamp, lastTurn: deps.now(),
     replicaEntries: indexed,
     replicaSeen: 0,
     inlineDeletes: 0,
@@ -281,8 +272,8 @@ export async function finishWalk(s: RunState, rootEntry: Entry, scan: boolean): 
     if (root && (root.mode !== rootEntry.mode || root.mtime !== rootEntry.mtime)) s.touched.add("");
   }
   if (scan) s.replicaEntries = Math.max(s.replicaEntries, s.replicaSeen);
-  // A stop that came in during the last copies is heard here, before any delete.
-  s.lastYield = -Infinity;
+  // What the walk wrote is committed, and a stop that came in during the last copies heard, before any delete.
+  s.deps.store.commit();
   s.lastTurn = -Infinity;
   await maybeYield(s, "");
   const outcome = applyDeletes(s);

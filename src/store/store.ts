@@ -31,6 +31,8 @@ export interface Store {
   /** Writes go into one open transaction, committed by commit() or once it has grown. */
   write<T>(fn: () => T): T;
   commit(): void;
+  /** Commits the open transaction once it is as old as a write would commit it: a run calls this as it yields, so a stretch with no writes does not hold the write lock. */
+  commitIfDue(): void;
   /** A corrupt page was read: the next open must run quick_check again. */
   distrust(): void;
   close(): void;
@@ -215,8 +217,11 @@ function makeStore(db: Database, file: string, rebuiltFrom: string | null, now: 
         openedAt = now();
       }
       const result = fn();
-      if (now() - openedAt >= COMMIT_EVERY_MS) store.commit();
+      store.commitIfDue();
       return result;
+    },
+    commitIfDue() {
+      if (open && now() - openedAt >= COMMIT_EVERY_MS) store.commit();
     },
     commit() {
       if (!open) return;
