@@ -12,7 +12,7 @@ import type { Stager } from "./stager.ts";
 import { drain, newPlacings, type Placings } from "./placing.ts";
 import { pathOnlyOpenFlag } from "./runtime.ts";
 import { digestSalt } from "./digest.ts";
-import { startWalkAhead, type WalkAhead } from "./walk-ahead.ts";
+import { startWalkAhead, type WalkAhead, type WarmWorker } from "./walk-ahead.ts";
 import { noteRow, storeSettled, untrack, type Tracked } from "./redigest.ts";
 import { syncFrom } from "./sync-dir.ts";
 import { newPlaceQueue, type PlaceQueue } from "./place-queue.ts";
@@ -26,6 +26,8 @@ export interface RunDeps {
   trigger: Trigger;
   onEvent?: (event: SyncEvent) => void;
   signal?: AbortSignal;
+  /** A walk-ahead worker the session started early; the first full walk takes it. */
+  warm?: WarmWorker | null;
 }
 
 export type Counts = Record<OpAction | "adopt", number>;
@@ -238,7 +240,7 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
   }
   openReplicaRoot(s);
   const { cfg } = s;
-  s.ahead = scan || !s.digests ? null : startWalkAhead({ ...cfg, salt: s.salt, digests: s.digests, prints: () => storedPrints(s), indexed: s.replicaEntries });
+  s.ahead = scan || !s.digests ? null : startWalkAhead({ ...cfg, salt: s.salt, digests: s.digests, prints: () => storedPrints(s), indexed: s.replicaEntries, warm: s.deps.warm ?? null });
   // --backup-dir moves each old file aside just before its rename: that stays on this thread.
   s.mayStage = !cfg.dryRun && !cfg.backupDir;
   // Not on a scan: there a check may read a replica file whose rename is still in flight.

@@ -1,9 +1,10 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { SynchroError } from "./errors.ts";
 import { resolveConfig, type ConfigOptions } from "./config.ts";
 import { silentLogger, type Logger, type SyncEvent } from "./events.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { syncOnce, type RunConfig, type RunScope } from "./mirror.ts";
+import { mayWarm, warmWalkAhead, type WarmWorker } from "./walk-ahead.ts";
 import type { SyncSummary } from "./run.ts";
 import type { Trigger } from "./store/runs.ts";
 
@@ -36,17 +37,39 @@ export async function openSession(options: SyncOptions): Promise<Session> {
   options.onConfig?.(cfg);
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
-  const store = await openStore(cfg.state, {
-    now,
-    onCorrupt: (to, why) => logger.warn(`the index was unreadable (${why}); moved it to ${to} and rebuilding from both trees`),
-  });
+  const warm = warmFor(cfg);
+  let store: Store;
+  try {
+    store = await openStore(cfg.state, {
+      now,
+      onCorrupt: (to, why) => logger.warn(`the index was unreadable (${why}); moved it to ${to} and rebuilding from both trees`),
+    });
+  } catch (err) {
+    warm?.close();
+    throw err;
+  }
   return {
     cfg,
     store,
     run: (trigger, signal, scope) =>
-      syncOnce(cfg, { store, logger, now, trigger, onEvent: options.onEvent, signal: signal ?? options.signal }, scope),
-    close: () => store.close(),
+      syncOnce(cfg, { store, logger, now, trigger, onEvent: options.onEvent, signal: signal ?? options.signal, warm }, scope),
+    close: () => {
+      warm?.close();
+      store.close();
+    },
   };
+}
+
+/** A walk-ahead worker started now, while the index opens, when the index looks large enough to use one (see mayWarm). */
+function warmFor(cfg: RunConfig): WarmWorker | null {
+  if (cfg.checksum) return null;
+  let bytes: number;
+  try {
+    bytes = statSync(cfg.state).size;
+  } catch {
+    return null;
+  }
+  return mayWarm(bytes) ? warmWalkAhead() : null;
 }
 
 /** One sync run: the library's `sync()`. Resolves to the same summary `--json` prints. */

@@ -1,5 +1,5 @@
 // The worker half of src/walk-ahead.ts: lists its share of the source tree on the second core.
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 import { compileExcludes } from "./config.ts";
 import { listingDigest } from "./digest.ts";
 import { listDir, type Entry, type Listing } from "./walk.ts";
@@ -7,7 +7,8 @@ import { diffListing } from "./changed-entries.ts";
 import { joinPath } from "./plan.ts";
 import { BATCH, FREE, TAKEN, WAITING, WORKER, weightOf, type AheadBatch, type AheadInput, type AheadResult } from "./walk-ahead-protocol.ts";
 
-const input = workerData as AheadInput;
+// The input comes as the first message: the worker may have started before its run (see warmWalkAhead).
+const input = await new Promise<AheadInput>((resolve) => parentPort!.once("message", resolve));
 const digests = new Map(input.digests);
 const prints = new Map(input.prints);
 const isExcluded = compileExcludes(input.excludes);

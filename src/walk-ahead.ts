@@ -39,6 +39,49 @@ export interface WalkAhead {
   close(): void;
 }
 
+/**
+ * A worker's own start-up is Node's: 80 ms here before its first lstat, while the main thread
+ * has been walking since its own start-up ended, so the main thread did most of the lstats.
+ * A session with an index this large starts the worker at once, before the index is opened,
+ * and the run's walk hands it its input. The size is a guess (rows run 200-300 bytes a file):
+ * a guess too high costs a worker that boots on the other core and is stopped unused.
+ */
+export function mayWarm(stateBytes: number): boolean {
+  return stateBytes >= minEntries() * 150;
+}
+
+/** A walk-ahead worker started before its run: the first run takes it, and a session closed with it untaken stops it. */
+export interface WarmWorker {
+  take(): Worker | null;
+  close(): void;
+}
+
+export function warmWalkAhead(): WarmWorker | null {
+  let worker: Worker | null;
+  try {
+    worker = new Worker(WORKER_URL);
+  } catch {
+    return null;
+  }
+  // Idle until taken, it must not keep the process alive; nor may its failure throw as unhandled.
+  worker.unref();
+  const lost = () => (worker = null);
+  worker.on("error", lost);
+  worker.on("exit", lost);
+  return {
+    take() {
+      const w = worker;
+      worker = null;
+      w?.off("error", lost).off("exit", lost).ref();
+      return w;
+    },
+    close() {
+      void worker?.terminate();
+      worker = null;
+    },
+  };
+}
+
 /** Fewer roots than this are cut again, one level down, so that the two threads can meet between small pieces. */
 const MIN_ROOTS = 8;
 
@@ -90,6 +133,8 @@ export function startWalkAhead(opts: {
   excludes: readonly string[];
   isExcluded: (path: string, kind: "dir") => boolean;
   indexed: number;
+  /** A worker the session started early (see warmWalkAhead), used instead of starting one. */
+  warm?: WarmWorker | null;
 }): WalkAhead | null {
   if (opts.indexed < minEntries()) return null;
   const roots = split(opts.source, opts.isExcluded);
@@ -109,7 +154,8 @@ export function startWalkAhead(opts: {
   };
   let worker: Worker;
   try {
-    worker = new Worker(WORKER_URL, { workerData: input });
+    worker = opts.warm?.take() ?? new Worker(WORKER_URL);
+    worker.postMessage(input);
   } catch {
     return null;
   }

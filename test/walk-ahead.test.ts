@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { renameSync } from "node:fs";
 import { join } from "node:path";
 import { sync } from "../src/index.ts";
-import { startWalkAhead } from "../src/walk-ahead.ts";
+import { startWalkAhead, warmWalkAhead } from "../src/walk-ahead.ts";
 import { digestSalt, listingDigest } from "../src/digest.ts";
 import { openStore } from "../src/store/store.ts";
 import { listDir } from "../src/walk.ts";
@@ -93,6 +93,32 @@ test("few forks are cut one level further, so the two threads can meet between s
     } finally {
       ahead.close();
     }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a worker started before its run is handed the run's input, and one never taken stops when closed", async () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, tree);
+    const warm = warmWalkAhead();
+    assert.ok(warm);
+    const ahead = startWalkAhead({ source: t.src, salt: "", digests: new Map(), excludes: [], isExcluded: () => false, indexed: 1e9, prints: () => new Map(), warm });
+    assert.ok(ahead);
+    try {
+      await ahead.finished;
+      assert.match(ahead.summary(), /under 8 of 8 subtrees/);
+      const a = await ahead.take("a");
+      assert.equal(a && "listing" in a ? a.listing.entries.map((e) => e.name) : [], ["1.txt", "a2"]);
+      assert.is(warm.take(), null, "the run took it: a second run starts its own");
+    } finally {
+      ahead.close();
+    }
+    const unused = warmWalkAhead();
+    assert.ok(unused);
+    unused.close();
+    assert.is(unused.take(), null, "a closed one is gone");
   } finally {
     t.cleanup();
   }
