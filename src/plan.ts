@@ -7,6 +7,15 @@ export interface IndexRow extends Entry {
   rCtime: number | null;
 }
 
+/**
+ * An entry with its replica-side facts, field by field: V8 made `{ ...entry, hash, rIno, rCtime }`
+ * a 1.5 KB object (the copy has no room for three more fields) against 150 bytes for this
+ * literal, and a first copy of 100k files wrote one per file.
+ */
+export function indexRow(e: Entry, hash: string | null, rIno: number | null, rCtime: number | null): IndexRow {
+  return { name: e.name, kind: e.kind, size: e.size, mtime: e.mtime, mode: e.mode, ino: e.ino, ctime: e.ctime, target: e.target, hash, rIno, rCtime };
+}
+
 export type Action =
   /** Make a directory in the replica; `replaces` names what stands there now, if anything. */
   | { op: "mkdir"; path: string; entry: Entry; replaces?: Kind }

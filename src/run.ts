@@ -2,7 +2,7 @@ import { SynchroError } from "./errors.ts";
 import type { Config } from "./config.ts";
 import type { Logger, SyncEvent } from "./events.ts";
 import { statEntry, type Entry, type Kind } from "./walk.ts";
-import type { IndexRow } from "./plan.ts";
+import { indexRow } from "./plan.ts";
 import { isRealDir, makeDir, makeWritable, setMeta } from "./apply.ts";
 import { isCorrupt, type Store } from "./store/store.ts";
 import type { OpAction } from "./store/ops.ts";
@@ -155,7 +155,7 @@ export function record(s: RunState, action: OpAction, path: string, size: number
 
 export function putRow(s: RunState, path: string, entry: Entry, written: { hash?: string | null; rIno?: number | null; rCtime?: number | null }): void {
   if (s.cfg.dryRun) return;
-  const row: IndexRow = { ...entry, hash: written.hash ?? null, rIno: written.rIno ?? null, rCtime: written.rCtime ?? null };
+  const row = indexRow(entry, written.hash ?? null, written.rIno ?? null, written.rCtime ?? null);
   s.deps.store.write(() => s.deps.store.entries.put(s.pair, path, row));
   noteRow(s, parentOf(path), baseName(path), entry);
 }

@@ -1,4 +1,4 @@
-import type { IndexRow } from "../plan.ts";
+import { indexRow, type IndexRow } from "../plan.ts";
 import type { Entry, Kind } from "../walk.ts";
 import { prepareRows, type Database, type SqlValue } from "./db.ts";
 
@@ -27,7 +27,7 @@ function arrayToFacts(r: SqlValue[]): Entry {
 
 /** The same row from a raw query, columns in COLUMNS order: the facts, then hash and replica inode and ctime. */
 function arrayToRow(r: SqlValue[]): IndexRow {
-  return { ...arrayToFacts(r), hash: hexOf(r[8] as Uint8Array | null), rIno: r[9] == null ? null : Number(r[9]), rCtime: r[10] == null ? null : Number(r[10]) };
+  return indexRow(arrayToFacts(r), hexOf(r[8] as Uint8Array | null), r[9] == null ? null : Number(r[9]), r[10] == null ? null : Number(r[10]));
 }
 
 function toRow(r: Record<string, unknown>): IndexRow {
