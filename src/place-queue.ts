@@ -1,5 +1,5 @@
 import { SynchroError } from "./errors.ts";
-import { failed, maybeYield, parentOf, type RunState } from "./run.ts";
+import { failed, maybeYield, parentOf, turnDue, type RunState } from "./run.ts";
 import { isSmallFile } from "./apply.ts";
 import type { PendingCopy } from "./actions.ts";
 
@@ -45,7 +45,7 @@ export const newPlaceQueue = (): PlaceQueue => ({ items: [], copies: 0, large: 0
 /** Runs the oldest item: a copy waits for its stage. A stop heard first leaves it queued, for takeQueuedCopies. */
 async function runOldest(s: RunState): Promise<void> {
   const q = s.queue;
-  await maybeYield(s, q.items[0]!.path);
+  if (turnDue(s)) await maybeYield(s, q.items[0]!.path);
   const item = q.items.shift()!;
   if (item.copy) q.copies--;
   if (item.large) q.large--;
@@ -66,7 +66,7 @@ export async function queueCopy(s: RunState, copy: PendingCopy, place: () => Pro
   q.items.push(item);
   q.copies++;
   if (large) q.large++;
-  await runReady(s);
+  if (q.items[0]!.ready) await runReady(s);
   while (q.copies >= STAGE_DEPTH || q.large >= LARGE_IN_FLIGHT) await runOldest(s);
 }
 
@@ -80,7 +80,7 @@ export async function afterQueued(s: RunState, path: string, settle: () => Promi
       if (err instanceof SynchroError && err.code === "ABORTED") throw err;
       failed(s, path || ".", err);
     });
-  await runReady(s);
+  if (s.queue.items[0]?.ready) await runReady(s);
   if (s.queue.items.length === 0) return run();
   s.queue.items.push({ path, copy: null, large: false, ready: true, run });
   while (s.queue.items.length >= QUEUED_MAX) await runOldest(s);

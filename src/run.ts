@@ -175,8 +175,11 @@ function describe(s: RunState, err: unknown): string {
   return e.code ? `${side}: ${e.message}` : String(e.message ?? err);
 }
 
+/** Whether the loop is due a turn: checked before awaiting maybeYield where it runs once a file, as an async call costs a promise even when it returns at once. */
+export const turnDue = (s: RunState): boolean => s.deps.now() - s.lastTurn >= TURN_EVERY_MS;
+
 export async function maybeYield(s: RunState, path: string): Promise<void> {
-  if (s.deps.now() - s.lastTurn < TURN_EVERY_MS) return;
+  if (!turnDue(s)) return;
   s.deps.store.commitIfDue();
   progressTick(s, path);
   await new Promise((r) => setImmediate(r));

@@ -11,7 +11,7 @@ import { listingPrints, matchesIndex, listingDigest } from "./digest.ts";
 import { staleRows, track, walked } from "./redigest.ts";
 import { diffListing, readChanged, storedPrints, type Changed } from "./changed-entries.ts";
 import { notePlanned } from "./progress.ts";
-import { baseName, dstAbs, failed, maybeYield, putRow, record, removeRow, srcAbs, type RunState } from "./run.ts";
+import { baseName, dstAbs, failed, maybeYield, putRow, record, removeRow, srcAbs, turnDue, type RunState } from "./run.ts";
 
 /**
  * One source directory at a time: list it (or take the walk-ahead worker's listing), plan it
@@ -127,7 +127,7 @@ async function planAndApply(s: RunState, dir: string, dirEntry: Entry, scan: boo
   // Content hashes (WebAssembly, 15 ms to load) only where something is to be done: a no-op never loads them.
   if (actions.length > 0) await loadHasher();
   for (const action of actions) {
-    await maybeYield(s, action.path);
+    if (turnDue(s)) await maybeYield(s, action.path);
     const name = baseName(action.path);
     try {
       if (action.op === "delete") {
