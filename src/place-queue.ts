@@ -14,8 +14,13 @@ import type { PendingCopy } from "./actions.ts";
  * renames in flight.
  */
 
-/** Staged copies waiting to be placed, at most: enough to keep the stage worker busy, few enough to bound memory. */
-const STAGE_DEPTH = 128;
+/**
+ * Staged copies waiting to be placed, at most: enough to keep the stage worker busy, few enough to
+ * bound memory. A first copy of 100k small files (dirs of 143) took a median of 4.52 s at 512
+ * against 4.89 s at 128 (5 alternating runs each) and peaked 6 MiB higher; 1,024 measured 1-2%
+ * faster again and 4 MiB higher still.
+ */
+const STAGE_DEPTH = 512;
 /** Large copies in flight at once, each with its 4 MiB buffer: see copyInChunks in src/apply.ts. */
 const LARGE_IN_FLIGHT = 4;
 /**
