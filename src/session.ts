@@ -51,8 +51,14 @@ export async function openSession(options: SyncOptions): Promise<Session> {
   return {
     cfg,
     store,
-    run: (trigger, signal, scope) =>
-      syncOnce(cfg, { store, logger, now, trigger, onEvent: options.onEvent, signal: signal ?? options.signal, warm }, scope),
+    async run(trigger, signal, scope) {
+      try {
+        return await syncOnce(cfg, { store, logger, now, trigger, onEvent: options.onEvent, signal: signal ?? options.signal, warm }, scope);
+      } finally {
+        // Only the first run may take it; one that did not (a scan) must not leave it idle for a whole watch.
+        warm?.close();
+      }
+    },
     close: () => {
       warm?.close();
       store.close();
