@@ -102,7 +102,7 @@ export function startStager(): Stager | null {
       if (gone) return Promise.reject(new StagerGone("the stage worker is gone"));
       const id = nextId++;
       const result = new Promise<Staged>((resolve, reject) => waiting.set(id, { resolve, reject }));
-      // Awaited only when its turn to be placed comes, maybe 128 copies later: until then a
+      // Awaited only when its turn to be placed comes, maybe 512 copies later (STAGE_DEPTH): until then a
       // failure (an unreadable source) must not count as an unhandled rejection, which ends the process.
       result.catch(() => {});
       queue.push({ id, src, dst, entry });

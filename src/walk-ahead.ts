@@ -152,11 +152,13 @@ export function startWalkAhead(opts: {
     owners: owners.buffer as SharedArrayBuffer,
     limit: aheadLimit(),
   };
-  let worker: Worker;
+  let worker: Worker | undefined;
   try {
     worker = opts.warm?.take() ?? new Worker(WORKER_URL);
     worker.postMessage(input);
   } catch {
+    // An input that cannot be sent leaves a worker waiting for it, which would keep the process alive.
+    void worker?.terminate();
     return null;
   }
   // Per root, in the order the worker listed it: the main thread takes them in the same order.
