@@ -77,7 +77,7 @@ async function copyAction(s: RunState, action: CopyAct): Promise<void> {
 async function place(s: RunState, op: CopyAct["op"], path: string, entry: Entry, staged: Staged, backup?: () => void): Promise<void> {
   const landed = (written: { hash: string | null; rIno: number; rCtime: number }) => {
     s.touched.add(parentOf(path));
-    putRow(s, path, entry, written, op === "update");
+    putRow(s, path, entry, written);
     s.bytes += entry.size;
     record(s, op, path, entry.size);
   };
@@ -198,7 +198,7 @@ async function checkAction(s: RunState, action: Extract<Action, { op: "check" }>
     await metaAction(s, path, entry, sourceHash, modeDiffers);
     return;
   }
-  putRow(s, path, entry, { hash: sourceHash, rIno: row?.rIno ?? null, rCtime: row?.rCtime ?? null }, row !== null);
+  putRow(s, path, entry, { hash: sourceHash, rIno: row?.rIno ?? null, rCtime: row?.rCtime ?? null });
 }
 
 async function metaAction(s: RunState, path: string, entry: Entry, hash: string | null, announce = true): Promise<void> {
@@ -211,7 +211,7 @@ async function metaAction(s: RunState, path: string, entry: Entry, hash: string 
       await copyAction(s, { op: "update", path, entry });
       return;
     }
-    putRow(s, path, entry, { hash, ...inodeAndCtime(dstAbs(s, path)) }, true);
+    putRow(s, path, entry, { hash, ...inodeAndCtime(dstAbs(s, path)) });
   }
   if (announce) record(s, "meta", path, null);
 }
@@ -277,7 +277,7 @@ export async function applyAction(s: RunState, action: Action, scan: boolean, th
     case "refresh": {
       const row = scan ? null : s.deps.store.entries.get(s.pair, action.path);
       const hash = row && sameFileMeta(row, action.entry) ? row.hash : null;
-      putRow(s, action.path, action.entry, { hash, rIno: theirs?.ino ?? row?.rIno ?? null, rCtime: theirs?.ctime ?? row?.rCtime ?? null }, row !== null);
+      putRow(s, action.path, action.entry, { hash, rIno: theirs?.ino ?? row?.rIno ?? null, rCtime: theirs?.ctime ?? row?.rCtime ?? null });
       if (action.op === "adopt") s.counts.adopt++;
       return null;
     }

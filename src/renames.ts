@@ -70,7 +70,7 @@ export function tryRename(s: RunState, path: string, entry: Entry): boolean {
       // A moved dir gets its mode and mtime once its contents settle (finishDir); a file or link now.
       if (entry.kind === "dir") s.touched.add(path);
       else if (row.mode !== entry.mode || row.mtime !== entry.mtime) setMeta(dstAbs(s, path), entry);
-      putRow(s, path, entry, { hash, ...inodeAndCtime(dstAbs(s, path)) }, true);
+      putRow(s, path, entry, { hash, ...inodeAndCtime(dstAbs(s, path)) });
       s.touched.add(parentOf(from));
       s.touched.add(parentOf(path));
     }

@@ -153,11 +153,10 @@ export function record(s: RunState, action: OpAction, path: string, size: number
   s.deps.onEvent?.({ type: "op", action, path, size, ...extra });
 }
 
-/** `existing`: the path has a row already (see EntryQueries.put). */
-export function putRow(s: RunState, path: string, entry: Entry, written: { hash?: string | null; rIno?: number | null; rCtime?: number | null }, existing = false): void {
+export function putRow(s: RunState, path: string, entry: Entry, written: { hash?: string | null; rIno?: number | null; rCtime?: number | null }): void {
   if (s.cfg.dryRun) return;
   const row = indexRow(entry, written.hash ?? null, written.rIno ?? null, written.rCtime ?? null);
-  s.deps.store.write(() => s.deps.store.entries.put(s.pair, path, row, existing));
+  s.deps.store.write(() => s.deps.store.entries.put(s.pair, path, row));
   noteRow(s, parentOf(path), baseName(path), entry);
 }
 

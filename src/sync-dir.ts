@@ -209,7 +209,7 @@ async function finishDir(s: RunState, dir: string, entry: Entry, theirs: Entry |
     }
   }
   if (changed || row.ino !== entry.ino || row.ctime !== entry.ctime) {
-    putRow(s, dir, entry, inodeAndCtime(dstAbs(s, dir)), row !== null);
+    putRow(s, dir, entry, inodeAndCtime(dstAbs(s, dir)));
   }
 }
 

@@ -53,15 +53,15 @@ test("moving a dir moves its children and deeper rows with it", () =>
     assert.equal(all(store, pair), ["d-2", "d-2/x", "d.x", "d0", "e", "e/renamed", "e/renamed/a", "e/renamed/sub", "e/renamed/sub/b"]);
   }));
 
-test("a put over an existing row stores the new facts, whether the inode stayed or changed, and also when there was no row", () =>
+test("a put stores the new facts over a row of the same inode, over one of another inode, and where there was no row", () =>
   withTree((store, pair) => {
     const sameIno = { ...row("a"), size: 7, mtime: 2, ctime: 3, hash: "ab", rIno: 9, rCtime: 4 };
     const newIno = { ...row("x"), ino: 42, size: 8 };
     const absent = { ...row("new"), ino: 43 };
     store.write(() => {
-      store.entries.put(pair, "d/a", sameIno, true);
-      store.entries.put(pair, "d-2/x", newIno, true);
-      store.entries.put(pair, "d/new", absent, true);
+      store.entries.put(pair, "d/a", sameIno);
+      store.entries.put(pair, "d-2/x", newIno);
+      store.entries.put(pair, "d/new", absent);
     });
     store.commit();
     assert.equal(store.entries.get(pair, "d/a"), sameIno);

@@ -67,11 +67,8 @@ export interface EntryQueries {
   listFacts(pair: number, dir: string): Entry[];
   get(pair: number, path: string): IndexRow | null;
   byIno(pair: number, ino: number): (IndexRow & { dir: string })[];
-  /**
-   * Stores a row. `existing` says the path has a row already, most likely of the same inode (a
-   * file rewritten in place): then only the row changes, not its entry in entries_ino.
-   */
-  put(pair: number, path: string, row: IndexRow, existing?: boolean): void;
+  /** Stores a row. Over a row of the same inode (a file rewritten in place) it writes in place, and entries_ino is left as it is. */
+  put(pair: number, path: string, row: IndexRow): void;
   /** Removes the row at `path` and, for a directory, every row beneath it. */
   remove(pair: number, path: string): void;
   countSubtree(pair: number, path: string): number;
@@ -97,14 +94,16 @@ export function entryQueries(db: Database): EntryQueries {
   // Without INDEXED BY the planner searched the primary key by pair alone: 5 ms a lookup at
   // 100k rows, once per new file, so a first sync of 100k files spent 330 s here.
   const byIno = db.prepare(`SELECT dir, ${COLUMNS} FROM entries INDEXED BY entries_ino WHERE pair = ? AND ino = ?`);
-  const put = db.prepare(
-    `INSERT OR REPLACE INTO entries (pair, dir, ${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  const VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  // INSERT OR REPLACE deletes and reinserts the inode index's entry too. Rewriting 1,000 rows of the
+  // bench's 100k-file index took 1,825 WAL frames that way and 999 in place (issue 6 note). A row of
+  // another inode changes nothing here and is replaced by `put`.
+  const putInPlace = db.prepare(
+    `INSERT INTO entries (pair, dir, ${COLUMNS}) VALUES ${VALUES} ON CONFLICT (pair, dir, name) DO UPDATE SET ` +
+      "kind = excluded.kind, size = excluded.size, mtime = excluded.mtime, mode = excluded.mode, ctime = excluded.ctime, " +
+      "target = excluded.target, hash = excluded.hash, r_ino = excluded.r_ino, r_ctime = excluded.r_ctime WHERE entries.ino = excluded.ino",
   );
-  // INSERT OR REPLACE deletes and reinserts the inode index's entry too: on a 1% re-sync of 100k
-  // files, 1,827 WAL frames for 1,000 rows against 999 for this (scripts/bench.ts, issue 6 note).
-  const update = db.prepare(
-    "UPDATE entries SET kind = ?, size = ?, mtime = ?, mode = ?, ctime = ?, target = ?, hash = ?, r_ino = ?, r_ctime = ? WHERE pair = ? AND dir = ? AND name = ? AND ino = ?",
-  );
+  const put = db.prepare(`INSERT OR REPLACE INTO entries (pair, dir, ${COLUMNS}) VALUES ${VALUES}`);
   const removeOne = db.prepare("DELETE FROM entries WHERE pair = ? AND dir = ? AND name = ?");
   const removeTree = db.prepare(`DELETE FROM entries WHERE ${SUBTREE}`);
   const countTree = db.prepare(`SELECT count(*) AS n FROM entries WHERE ${SUBTREE}`);
@@ -136,15 +135,13 @@ export function entryQueries(db: Database): EntryQueries {
       return r ? toRow(r) : null;
     },
     byIno: (pair, ino) => byIno.all(pair, ino).map((r) => ({ ...toRow(r), dir: r.dir as string })),
-    put(pair, path, row, existing) {
+    put(pair, path, row) {
       const [dir] = splitPath(path);
-      const hash = row.hash ? Buffer.from(row.hash, "hex") : null;
-      const kind = KIND_CODES[row.kind];
-      if (existing) {
-        const { changes } = update.run(kind, row.size, row.mtime, row.mode, row.ctime, row.target, hash, row.rIno, row.rCtime, pair, dir, row.name, row.ino);
-        if (Number(changes) > 0) return;
-      }
-      put.run(pair, dir, row.name, kind, row.size, row.mtime, row.mode, row.ino, row.ctime, row.target, hash, row.rIno, row.rCtime);
+      const values: SqlValue[] = [
+        pair, dir, row.name, KIND_CODES[row.kind], row.size, row.mtime, row.mode, row.ino, row.ctime,
+        row.target, row.hash ? Buffer.from(row.hash, "hex") : null, row.rIno, row.rCtime,
+      ];
+      if (Number(putInPlace.run(...values).changes) === 0) put.run(...values);
     },
     remove(pair, path) {
       const [dir, name] = splitPath(path);
