@@ -17,7 +17,9 @@ const DENO_FLAGS = ["run", "--allow-read", "--allow-write", "--allow-env"];
 
 function specifiers(file: string): { name: string; dynamic: boolean }[] {
   const code = readFileSync(file, "utf8");
-  return [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*)"([^"]+)"/g)].map((m) => ({ name: m[1]!, dynamic: m[0].startsWith("import") }));
+  // A createRequire()'d package is loaded when that line runs, as a dynamic import is.
+  const lazy = /^(?:import|createRequire)/;
+  return [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bcreateRequire\(import\.meta\.url\)\(\s*)"([^"]+)"/g)].map((m) => ({ name: m[1]!, dynamic: lazy.test(m[0]) }));
 }
 
 const isBuiltin = (name: string) => name.startsWith("node:") || builtinModules.includes(name);
