@@ -28,6 +28,8 @@ export interface RunDeps {
   signal?: AbortSignal;
   /** A walk-ahead worker the session started early; the first full walk takes it. */
   warm?: WarmWorker | null;
+  /** See Effects.ownsProcess. */
+  ownsProcess?: boolean;
 }
 
 export type Counts = Record<OpAction | "adopt", number>;
@@ -110,6 +112,8 @@ export interface RunState {
   queue: PlaceQueue;
   /** Directories this run planned and is bringing back to match their listing (src/redigest.ts). */
   tracked: Map<string, Tracked>;
+  /** Where the source walk returns to when it lists from inside a directory (see listDir), or null not to. */
+  home: string | null;
 }
 
 export const srcAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.source : `${s.cfg.source}/${path}`);
@@ -196,6 +200,15 @@ export function failed(s: RunState, path: string, err: unknown): void {
 }
 
 /** `indexed` is the index's entry count for the pair, which the caller has already read (a count walks every row). */
+/** The working directory, or null when it is gone (a walk then lists by full paths). */
+function workingDir(): string | null {
+  try {
+    return process.cwd();
+  } catch {
+    return null;
+  }
+}
+
 export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: number | null, indexed: number): RunState {
   const stamp = new Date(deps.now()).toISOString().replace(/[:.]/g, "-");
   return {
@@ -218,6 +231,7 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     placings: null,
     queue: newPlaceQueue(),
     tracked: new Map(),
+    home: deps.ownsProcess ? workingDir() : null,
   };
 }
 

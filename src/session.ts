@@ -14,6 +14,13 @@ export interface Effects {
   now?: () => number;
   onEvent?: (event: SyncEvent) => void;
   signal?: AbortSignal;
+  /**
+   * The caller owns its process and resolves no relative path while a run is on (the CLI): the
+   * walk may then list each source directory from inside it, which makes a re-sync's lstats
+   * cheaper (see listDir in src/walk.ts). Off for a library caller, whose own threads may be
+   * resolving relative paths meanwhile.
+   */
+  ownsProcess?: boolean;
 }
 
 export interface SyncOptions extends ConfigOptions, Effects {
@@ -53,7 +60,7 @@ export async function openSession(options: SyncOptions): Promise<Session> {
     store,
     async run(trigger, signal, scope) {
       try {
-        return await syncOnce(cfg, { store, logger, now, trigger, onEvent: options.onEvent, signal: signal ?? options.signal, warm }, scope);
+        return await syncOnce(cfg, { store, logger, now, trigger, onEvent: options.onEvent, signal: signal ?? options.signal, warm, ownsProcess: options.ownsProcess }, scope);
       } finally {
         // Only the first run may take it; one that did not (a scan) must not leave it idle for a whole watch.
         warm?.close();

@@ -73,7 +73,7 @@ async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean,
     const changed = readChanged(s, dir, ahead.changes);
     if (changed) return planAndApply(s, dir, dirEntry, scan, theirs, deep, { digest: ahead.digest, listing: null, changed });
   }
-  const listing = ahead && "listing" in ahead ? ahead.listing : listDir(srcAbs(s, dir));
+  const listing = ahead && "listing" in ahead ? ahead.listing : listDir(srcAbs(s, dir), undefined, s.home);
   if (listing.error?.code === "ENOENT" || listing.error?.code === "ENOTDIR") {
     // Gone between its parent's listing and now: like a vanished file, info and exit 0. A replica
     // dir this run just made is empty and goes now; anything older waits for the deferred deletes.

@@ -93,22 +93,57 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
 /**
  * Lists one directory with one lstat per entry. Synchronous on purpose: on 2 cores a
  * readdirSync+lstatSync walk measured 163k files/s against 61k-104k for fs.promises.
+ *
+ * With `home` (the process's working directory, to return to) each entry is lstat'ed by its
+ * name from inside the directory: the kernel then resolves one name instead of the whole path,
+ * 2.2 µs against 2.8 µs an lstat here. The working directory is the process's, so for as long
+ * as this synchronous call lasts, a relative path resolved on another thread (libuv's, a
+ * worker's) would resolve from here: only a caller that owns its process may pass `home` (see
+ * Effects.ownsProcess). Workers cannot change it at all.
  */
-export function listDir(abs: string, skipName?: (name: string) => boolean): Listing {
+export function listDir(abs: string, skipName?: (name: string) => boolean, home: string | null = null): Listing {
   let names: string[];
   try {
     names = readdirSync(abs);
   } catch (err) {
     return { entries: [], skipped: [], error: { code: errnoOf(err) ?? "EIO", message: String((err as Error).message) } };
   }
+  const base = abs.endsWith("/") ? abs : abs + "/";
+  if (home === null || !enter(abs)) return statAll(base, names, false, skipName);
+  try {
+    return statAll(base, names, true, skipName);
+  } finally {
+    leave(home);
+  }
+}
+
+function enter(abs: string): boolean {
+  try {
+    process.chdir(abs);
+    return true;
+  } catch {
+    // Gone, or not searchable: by full paths, each lstat then says what is wrong.
+    return false;
+  }
+}
+
+function leave(home: string): void {
+  try {
+    process.chdir(home);
+  } catch {
+    // The directory the run started in is gone; nothing the run opens is relative to it.
+  }
+}
+
+/** lstat's each name: by `base` + name, or by name alone (`inside`) from inside the directory. */
+function statAll(base: string, names: string[], inside: boolean, skipName?: (name: string) => boolean): Listing {
   const entries: Entry[] = [];
   const skipped: Skipped[] = [];
-  const base = abs.endsWith("/") ? abs : abs + "/";
   for (const name of names) {
     if (skipName?.(name)) continue;
     let entry: Entry | null;
     try {
-      entry = statEntry(base + name, name);
+      entry = statEntry(inside ? name : base + name, name);
     } catch (err) {
       skipped.push({ name, reason: "unreadable", error: errnoOf(err) ?? String(err) });
       continue;

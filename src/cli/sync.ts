@@ -1,4 +1,4 @@
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { CAC } from "cac";
 import { openSession, type Session } from "../session.ts";
 import { SynchroError } from "../errors.ts";
@@ -74,8 +74,10 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
   try {
     session = await openSession({
       ...configFromFlags(source, replica, flags),
+      // Every path below is made absolute first, and nothing else runs in this process.
+      ownsProcess: true,
       onConfig: (cfg) => {
-        const file = flags.log ?? join(dirname(cfg.state), "synchro.log");
+        const file = resolve(flags.log ?? join(dirname(cfg.state), "synchro.log"));
         checkWritableFile(file, "LOG_UNWRITABLE", "the log file");
         log = createLog({ file, verbosity: verbosityOf(flags), color: consoleColor(), beforeConsole: () => progress?.clear() });
       },

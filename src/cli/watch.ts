@@ -1,4 +1,4 @@
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { CAC } from "cac";
 import { watch, DEFAULT_DEBOUNCE_MS, DEFAULT_RESCAN_S, type WatchBatch } from "../watch.ts";
 import { createLog, type Log } from "../log.ts";
@@ -54,8 +54,10 @@ export async function watchCommand(source: string, replica: string, flags: Flags
       interval: flags.interval as string | undefined,
       debounce: flags.debounce as string | undefined,
       signal: stop.signal,
+      // Every path below is made absolute first, and nothing else runs in this process.
+      ownsProcess: true,
       onConfig: (cfg) => {
-        log = createLog({ file: flags.log ?? join(dirname(cfg.state), "synchro.log"), verbosity: verbosityOf(flags), color: consoleColor() });
+        log = createLog({ file: resolve(flags.log ?? join(dirname(cfg.state), "synchro.log")), verbosity: verbosityOf(flags), color: consoleColor() });
       },
       get logger() {
         return log!.logger;
