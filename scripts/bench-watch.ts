@@ -26,6 +26,8 @@ const CLK_TCK = 100;
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const bundle = join(repo, "dist", "synchro.mjs");
+/** What `synchro` runs on Node: the CommonJS bundle from its code cache. */
+const bin = join(repo, "bin", "synchro.cjs");
 const root = mkdtempSync(join(tmpdir(), "synchro-bench-watch-"));
 const src = join(root, "src");
 const dst = join(root, "dst");
@@ -75,7 +77,7 @@ async function main(): Promise<void> {
   makeTree();
   const denoBin = join(repo, "node_modules", "deno", "deno");
   // The V8 flag the README and `deno task synchro` use: the bench measures the documented command.
-  const [cmd, args] = opts.deno ? [denoBin, ["run", "--v8-flags=--max-semi-space-size=4", "-A", bundle]] : [process.execPath, [bundle]];
+  const [cmd, args] = opts.deno ? [denoBin, ["run", "--v8-flags=--max-semi-space-size=4", "-A", bundle]] : [process.execPath, [bin]];
   const child = spawn(cmd, [...args, "watch", src, dst, "--state", state, "--quiet"], { stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   child.stderr!.on("data", (d) => (err += d));

@@ -1,5 +1,5 @@
 // npm run bench [-- --files N --runs N --only copy,noop,change,large,rename --dir D --watch]
-// Times synchro (the real CLI from the bundle) against `rsync -a --delete` and `cp -a`, side by side
+// Times synchro (the real CLI, as its bin runs it) against `rsync -a --delete` and `cp -a`, side by side
 // in one run, and prints medians, ratios and PASS/MISS against the targets of the performance issue.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -36,7 +36,8 @@ const files = Number(opts.files);
 const runs = Number(opts.runs);
 const root = String(opts.dir);
 const repo = fileURLToPath(new URL("..", import.meta.url));
-const bundle = join(repo, "dist", "synchro.mjs");
+/** What `synchro` runs on Node: the CommonJS bundle from its code cache. */
+const bundle = join(repo, "bin", "synchro.cjs");
 const WORKLOADS = ["copy", "noop", "change", "large", "rename"] as const;
 type Workload = (typeof WORKLOADS)[number];
 const only = opts.only ? String(opts.only).split(",") : null;

@@ -2,7 +2,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { builtinModules } from "node:module";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { Script } from "node:vm";
 import { join } from "node:path";
 import { sandbox, writeTree, rsyncDiff } from "./fixtures/tree.ts";
 import { isDeno, repoRoot } from "./fixtures/cli.ts";
@@ -17,14 +19,16 @@ const DENO_FLAGS = ["run", "--allow-read", "--allow-write", "--allow-env"];
 
 function specifiers(file: string): { name: string; dynamic: boolean }[] {
   const code = readFileSync(file, "utf8");
-  // A createRequire()'d package is loaded when that line runs, as a dynamic import is.
+  // A createRequire()'d package is loaded when that line runs, as a dynamic import is; the
+  // CommonJS bundle's own require() calls run as it loads.
   const lazy = /^(?:import|createRequire)/;
-  return [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bcreateRequire\(import\.meta\.url\)\(\s*)"([^"]+)"/g)].map((m) => ({ name: m[1]!, dynamic: lazy.test(m[0]) }));
+  const uses = /(?:\bfrom\s*|\bimport\s*\(\s*|\bcreateRequire\)?\((?:import\.meta\.url|__synchroUrl)\)\(\s*|\brequire\(\s*)"([^"]+)"/g;
+  return [...code.matchAll(uses)].map((m) => ({ name: m[1]!, dynamic: lazy.test(m[0]) }));
 }
 
 const isBuiltin = (name: string) => name.startsWith("node:") || builtinModules.includes(name);
 
-for (const name of ["synchro.mjs", "index.mjs", "walk-ahead-worker.mjs", "stage-worker.mjs"]) {
+for (const name of ["synchro.mjs", "synchro.cjs", "index.mjs", "walk-ahead-worker.mjs", "stage-worker.mjs"]) {
   test(`dist/${name} inlines every package; only better-sqlite3 stays outside, loaded lazily for Node`, () => {
     const outside = specifiers(dist(name)).filter((s) => !isBuiltin(s.name));
     assert.equal(outside, name.endsWith("-worker.mjs") ? [] : [{ name: "better-sqlite3", dynamic: true }]);
@@ -37,11 +41,44 @@ for (const name of ["synchro.mjs", "index.mjs", "walk-ahead-worker.mjs", "stage-
 
 test("the bin runs the bundle", () => {
   const bin = join(repoRoot, pkg.bin.synchro);
-  assert.match(readFileSync(bin, "utf8"), /import "\.\.\/dist\/synchro\.mjs"/);
   const r = isDeno ? spawnSync(deno, ["run", "-A", bin, "--version"], { encoding: "utf8" }) : spawnSync(process.execPath, [bin, "--version"], { encoding: "utf8" });
   assert.is(r.status, 0, r.stderr);
   assert.is(r.stdout, `synchro ${pkg.version}\n`);
 });
+
+if (!isDeno) {
+  const cjs = dist("synchro.cjs");
+  const cache = `${cjs}.cache`;
+  const binSync = (t: ReturnType<typeof sandbox>) =>
+    spawnSync(process.execPath, [join(repoRoot, pkg.bin.synchro), "sync", t.src, t.dst, "--state", t.state, "--json"], { encoding: "utf8" });
+
+  test("the build leaves a code cache for the CommonJS bundle that this Node accepts", () => {
+    // The bin's own wrapper: a cache made for other source text is refused.
+    const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(cjs, "utf8")}\n})`;
+    const script = new Script(source, { filename: cjs, cachedData: readFileSync(cache) });
+    assert.is(script.cachedDataRejected, false);
+  });
+
+  test("the bin still runs with no code cache, or one V8 refuses", () => {
+    const kept = readFileSync(cache);
+    const t = sandbox();
+    try {
+      writeTree(t.src, { "a.txt": "a", d: { "b.txt": "b" } });
+      for (const [what, swap] of [["garbage", () => writeFileSync(cache, randomBytes(kept.length))], ["none", () => rmSync(cache)]] as const) {
+        swap();
+        rmSync(t.dst, { recursive: true, force: true });
+        rmSync(join(t.state, ".."), { recursive: true, force: true });
+        const r = binSync(t);
+        assert.is(r.status, 0, `${what}: ${r.stderr}`);
+        assert.is(JSON.parse(r.stdout).counts.create, 2, what);
+        assert.is(rsyncDiff(t.src, t.dst), "", what);
+      }
+    } finally {
+      writeFileSync(cache, kept);
+      t.cleanup();
+    }
+  });
+}
 
 test("on Deno the CLI bundle runs alone, with no node_modules, with only read/write/env permissions", () => {
   const t = sandbox("synchro-bundle-");

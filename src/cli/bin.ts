@@ -2,5 +2,7 @@ import { settleColorEnv } from "./color.ts";
 
 // Before anything else runs: see settleColorEnv.
 settleColorEnv(process.env, process.stderr.isTTY === true);
-const { main } = await import("./main.ts");
-process.exitCode = await main(process.argv);
+// No top-level await: the same entry is bundled as CommonJS for Node's bin (see scripts/build.mjs).
+void import("./main.ts").then(async ({ main }) => {
+  process.exitCode = await main(process.argv);
+});

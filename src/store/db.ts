@@ -2,6 +2,8 @@
  * The one place that knows the runtime's SQLite: better-sqlite3 on Node (node:sqlite does
  * not exist on Node 20), the built-in node:sqlite on Deno (better-sqlite3 12 cannot load there).
  */
+import { createRequire } from "node:module";
+
 export type SqlValue = string | number | bigint | null | Uint8Array;
 
 export interface Statement {
@@ -31,7 +33,6 @@ async function loadDriver(): Promise<Driver> {
   }
   // require, not import: an ES import of a CommonJS package has Node lex it for named exports
   // first, 2.5 ms of every start-up here.
-  const { createRequire } = await import("node:module");
   const BetterSqlite3 = createRequire(import.meta.url)("better-sqlite3") as typeof import("better-sqlite3");
   return { open: (file) => new BetterSqlite3(file) as unknown as Database };
 }
