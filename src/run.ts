@@ -199,16 +199,27 @@ export function failed(s: RunState, path: string, err: unknown): void {
   record(s, "error", path, null, { error: message });
 }
 
-/** `indexed` is the index's entry count for the pair, which the caller has already read (a count walks every row). */
-/** The working directory, or null when it is gone (a walk then lists by full paths). */
-function workingDir(): string | null {
+/**
+ * Node options that name no file, the only ones under which the walk may list from inside a
+ * directory: a worker that starts meanwhile resolves a relative --require from there, and
+ * diagnostics (reports, profiles, heap snapshots) are written there.
+ */
+const FILELESS_OPTION = /^(?:--(?:max-semi-space-size|max-old-space-size|stack-size|no-warnings|no-deprecation|enable-source-maps|expose-gc)(?:=\S*)?|\d+)$/;
+
+/** Where the walk returns to after listing from inside a directory, or null when it must not (see listDir). */
+function walkHome(deps: RunDeps): string | null {
+  if (!deps.ownsProcess) return null;
+  const options = [...(process.env.NODE_OPTIONS ?? "").split(/\s+/).filter(Boolean), ...process.execArgv];
+  if (!options.every((o) => FILELESS_OPTION.test(o))) return null;
   try {
     return process.cwd();
   } catch {
+    // The working directory is gone: list by full paths.
     return null;
   }
 }
 
+/** `indexed` is the index's entry count for the pair, which the caller has already read (a count walks every row). */
 export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: number | null, indexed: number): RunState {
   const stamp = new Date(deps.now()).toISOString().replace(/[:.]/g, "-");
   return {
@@ -231,7 +242,7 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     placings: null,
     queue: newPlaceQueue(),
     tracked: new Map(),
-    home: deps.ownsProcess ? workingDir() : null,
+    home: walkHome(deps),
   };
 }
 

@@ -131,7 +131,9 @@ function leave(home: string): void {
   try {
     process.chdir(home);
   } catch {
-    // The directory the run started in is gone; nothing the run opens is relative to it.
+    // The directory the run started in is gone or closed to us: anywhere but the source tree,
+    // which would stay busy (and unmountable) for as long as the process runs.
+    process.chdir("/");
   }
 }
 

@@ -1,10 +1,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { builtinModules } from "node:module";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { builtinModules, createRequire } from "node:module";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { Script } from "node:vm";
 import { join } from "node:path";
 import { sandbox, writeTree, rsyncDiff } from "./fixtures/tree.ts";
 import { isDeno, repoRoot } from "./fixtures/cli.ts";
@@ -48,33 +47,43 @@ test("the bin runs the bundle", () => {
 
 if (!isDeno) {
   const cjs = dist("synchro.cjs");
-  const cache = `${cjs}.cache`;
-  const binSync = (t: ReturnType<typeof sandbox>) =>
-    spawnSync(process.execPath, [join(repoRoot, pkg.bin.synchro), "sync", t.src, t.dst, "--state", t.state, "--json"], { encoding: "utf8" });
 
-  test("the build leaves a code cache for the CommonJS bundle that this Node accepts", () => {
-    // The bin's own wrapper: a cache made for other source text is refused.
-    const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(cjs, "utf8")}\n})`;
-    const script = new Script(source, { filename: cjs, cachedData: readFileSync(cache) });
-    assert.is(script.cachedDataRejected, false);
+  test("the build leaves a code cache that the bin's own compile of the CommonJS bundle accepts", () => {
+    const { compileBundle } = createRequire(import.meta.url)(join(repoRoot, pkg.bin.synchro));
+    assert.ok(existsSync(`${cjs}.cache`), "the build wrote the cache");
+    assert.is(compileBundle().cachedDataRejected, false);
   });
 
-  test("the bin still runs with no code cache, or one V8 refuses", () => {
-    const kept = readFileSync(cache);
+  test("the bin runs with no code cache or one V8 refuses, and says in one line when its bundle is missing", () => {
+    // A copy of the bin and its bundle, beside the repository's node_modules, to break at will.
     const t = sandbox();
     try {
+      mkdirSync(join(t.root, "pkg", "bin"), { recursive: true });
+      mkdirSync(join(t.root, "pkg", "dist"));
+      copyFileSync(join(repoRoot, pkg.bin.synchro), join(t.root, "pkg", "bin", "synchro.cjs"));
+      for (const f of ["synchro.cjs", "synchro.cjs.cache", "walk-ahead-worker.mjs", "stage-worker.mjs"]) copyFileSync(dist(f), join(t.root, "pkg", "dist", f));
+      symlinkSync(join(repoRoot, "node_modules"), join(t.root, "pkg", "node_modules"));
+      const bundle = join(t.root, "pkg", "dist", "synchro.cjs");
+      const run = () => spawnSync(process.execPath, [join(t.root, "pkg", "bin", "synchro.cjs"), "sync", t.src, t.dst, "--state", t.state, "--json"], { encoding: "utf8" });
       writeTree(t.src, { "a.txt": "a", d: { "b.txt": "b" } });
-      for (const [what, swap] of [["garbage", () => writeFileSync(cache, randomBytes(kept.length))], ["none", () => rmSync(cache)]] as const) {
-        swap();
+      const cases: [string, () => void][] = [
+        ["garbage", () => writeFileSync(`${bundle}.cache`, randomBytes(readFileSync(`${bundle}.cache`).length))],
+        ["none", () => rmSync(`${bundle}.cache`)],
+      ];
+      for (const [what, breakIt] of cases) {
+        breakIt();
         rmSync(t.dst, { recursive: true, force: true });
         rmSync(join(t.state, ".."), { recursive: true, force: true });
-        const r = binSync(t);
+        const r = run();
         assert.is(r.status, 0, `${what}: ${r.stderr}`);
         assert.is(JSON.parse(r.stdout).counts.create, 2, what);
         assert.is(rsyncDiff(t.src, t.dst), "", what);
       }
+      rmSync(bundle);
+      const r = run();
+      assert.is(r.status, 2);
+      assert.match(r.stderr, /^synchro: cannot load .*synchro\.cjs \(ENOENT\); run npm install, or npm run build\n$/);
     } finally {
-      writeFileSync(cache, kept);
       t.cleanup();
     }
   });

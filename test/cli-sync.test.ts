@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync, readFileSync, lstatSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { sandbox, writeTree, rsyncDiff, chmodSync, rmSync, writeFileSync, mkdirSync, symlinkSync } from "./fixtures/tree.ts";
+import { sandbox, writeTree, describeTree, rsyncDiff, chmodSync, rmSync, writeFileSync, mkdirSync, symlinkSync } from "./fixtures/tree.ts";
 import { runCli } from "./fixtures/cli.ts";
 
 const syncArgs = (t: ReturnType<typeof sandbox>, ...extra: string[]) => ["sync", t.src, t.dst, "--state", t.state, ...extra];
@@ -25,6 +25,26 @@ test("the first sync makes an exact mirror: files, empty dirs, symlinks, modes",
     assert.is(rsyncDiff(t.src, t.dst), "");
     assert.is(readlinkSync(join(t.dst, "loop")), "loop");
     assert.ok(lstatSync(join(t.dst, "empty")).isDirectory());
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("relative source, replica, index and log paths resolve from where the command runs, twice over", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "a.txt": "a", d: { "b.txt": "b", e: { "c.txt": "c" } } });
+    const before = describeTree(t.src);
+    for (const round of [1, 2]) {
+      if (round === 2) writeFileSync(join(t.src, "d", "e", "c.txt"), "c2");
+      const r = runCli(["sync", "src", "dst", "--state", "state/index.db", "--log", "run.log"], { cwd: t.root });
+      assert.is(r.code, 0, r.stderr);
+      assert.is(rsyncDiff(t.src, t.dst), "");
+      assert.ok(existsSync(join(t.root, "state", "index.db")));
+      assert.match(readFileSync(join(t.root, "run.log"), "utf8"), round === 1 ? /3 created/ : /INFO update d\/e\/c\.txt/);
+    }
+    // Nothing landed inside the source, where the walk lists each directory from.
+    assert.equal(Object.keys(describeTree(t.src)).sort(), Object.keys(before).sort());
   } finally {
     t.cleanup();
   }

@@ -6,6 +6,45 @@ import { sync, SynchroError, type SyncEvent } from "../src/index.ts";
 import { sandbox, writeTree, rsyncDiff, writeFileSync, rmSync } from "./fixtures/tree.ts";
 import { syncJson } from "./fixtures/cli.ts";
 
+test("sync() changes the working directory only when told it owns the process, and always changes it back", async () => {
+  const t = sandbox();
+  const chdir = process.chdir;
+  const into: string[] = [];
+  const home = process.cwd();
+  process.chdir = (dir: string) => {
+    into.push(dir);
+    chdir(dir);
+  };
+  try {
+    writeTree(t.src, { "a.txt": "a", d: { "b.txt": "b", e: { "c.txt": "c" } } });
+    await sync({ source: t.src, replica: t.dst, state: t.state });
+    assert.equal(into, []);
+    await sync({ source: t.src, replica: join(t.root, "dst2"), state: t.state, ownsProcess: true });
+    assert.ok(into.includes(join(t.src, "d", "e")), into.join(", "));
+    assert.is(into.at(-1), home);
+    assert.is(process.cwd(), home);
+    assert.is(rsyncDiff(t.src, join(t.root, "dst2")), "");
+    // A worker starting mid-listing would resolve a relative preload from the listed directory.
+    const options = process.env.NODE_OPTIONS;
+    try {
+      into.length = 0;
+      process.env.NODE_OPTIONS = "--require ./preload.cjs";
+      await sync({ source: t.src, replica: join(t.root, "dst3"), state: t.state, ownsProcess: true });
+      assert.equal(into, []);
+      process.env.NODE_OPTIONS = "--max-semi-space-size=4";
+      await sync({ source: t.src, replica: join(t.root, "dst4"), state: t.state, ownsProcess: true });
+      assert.ok(into.length > 0);
+    } finally {
+      if (options === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = options;
+    }
+  } finally {
+    process.chdir = chdir;
+    process.chdir(home);
+    t.cleanup();
+  }
+});
+
 test("sync() mirrors a tree and resolves to the summary --json prints", async () => {
   const t = sandbox();
   const u = sandbox();

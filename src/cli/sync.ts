@@ -74,7 +74,8 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
   try {
     session = await openSession({
       ...configFromFlags(source, replica, flags),
-      // Every path below is made absolute first, and nothing else runs in this process.
+      // Every path the CLI uses is absolute (the log's too), and no one else's code runs in this
+      // process; Node options that name files still turn it off (walkHome in src/run.ts).
       ownsProcess: true,
       onConfig: (cfg) => {
         const file = resolve(flags.log ?? join(dirname(cfg.state), "synchro.log"));

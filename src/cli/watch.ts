@@ -54,7 +54,8 @@ export async function watchCommand(source: string, replica: string, flags: Flags
       interval: flags.interval as string | undefined,
       debounce: flags.debounce as string | undefined,
       signal: stop.signal,
-      // Every path below is made absolute first, and nothing else runs in this process.
+      // Every path the CLI uses is absolute (the log's too), and no one else's code runs in this
+      // process; Node options that name files still turn it off (walkHome in src/run.ts).
       ownsProcess: true,
       onConfig: (cfg) => {
         log = createLog({ file: resolve(flags.log ?? join(dirname(cfg.state), "synchro.log")), verbosity: verbosityOf(flags), color: consoleColor() });
