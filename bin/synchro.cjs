@@ -11,17 +11,18 @@ const { Script } = require("node:vm");
 
 const dist = join(__dirname, "..", "dist");
 const bundle = join(dist, "synchro.cjs");
+const cacheFile = `${bundle}.cache`;
 
 /** The bundle compiled in Node's own CommonJS wrapper, with the cache beside it when there is one. */
-function compileBundle(file = bundle) {
+function compileBundle() {
   let cachedData;
   try {
-    cachedData = readFileSync(`${file}.cache`);
+    cachedData = readFileSync(cacheFile);
   } catch {
     // Not built (the build could not run the CLI): compiled as usual.
   }
-  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, "utf8")}\n})`;
-  return new Script(source, { filename: file, cachedData });
+  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(bundle, "utf8")}\n})`;
+  return new Script(source, { filename: bundle, cachedData });
 }
 
 function run() {
@@ -38,7 +39,7 @@ function run() {
     process.on("exit", (code) => {
       if (code !== 0) return;
       try {
-        writeFileSync(`${bundle}.cache`, script.createCachedData());
+        writeFileSync(cacheFile, script.createCachedData());
       } catch {
         // An install we cannot write to keeps running without a cache.
       }

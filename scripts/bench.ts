@@ -86,13 +86,13 @@ async function run(tool: Tool, src: string, dst: string, state: string, w: Workl
   return t;
 }
 
+const readBuf = Buffer.allocUnsafe(4 << 20);
+
 /**
  * Reads every file of a source tree, so that each copy finds it in the page cache. This machine's
  * cache held about 1.8 GB, and a copy run writes two or three more trees: one first copy that ran
  * after a bench spent 7.8 s of its 13.6 s reading the source from the disk.
  */
-const readBuf = Buffer.allocUnsafe(4 << 20);
-
 function readTree(dir: string): void {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
@@ -118,9 +118,8 @@ function warmUpCopy(src: string, near: string): void {
   clean(dst);
   leftovers.push(dst);
   process.stderr.write("untimed warm-up copy (cp -a)...\n");
-  readTree(src);
+  // Untimed, so its own reads need no warming; run() reads the tree and syncs before each timed copy.
   spawnSync("cp", ["-a", src, dst]);
-  spawnSync("sync");
 }
 
 /**

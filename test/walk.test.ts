@@ -38,6 +38,8 @@ test("a directory to return to that is gone changes no listing, and a directory 
     writeTree(gone, {});
     rmSync(gone, { recursive: true });
     assert.equal(listDir(t.src, undefined, gone), listDir(t.src));
+    // Not inside the source, which the process would then hold busy.
+    assert.is(process.cwd(), "/");
     process.chdir(home);
     const missing = listDir(join(t.src, "missing"), undefined, home);
     assert.is(missing.error?.code, "ENOENT");

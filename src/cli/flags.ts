@@ -1,3 +1,4 @@
+import { dirname, join, resolve } from "node:path";
 import type { Command } from "cac";
 import type { ConfigOptions } from "../config.ts";
 import type { Verbosity } from "../log.ts";
@@ -43,6 +44,11 @@ export function syncOptions(cmd: Command, intervalHelp = SYNC_INTERVAL): Command
     .option("--keep <days>", "With --backup-dir: prune versions older than this")
     .option("--history-days <days>", "Keep the operation history this long (default: 180)")
     .option("--wait", "If another run holds this replica, wait for it instead of exiting 3");
+}
+
+/** --log, or synchro.log beside the index; absolute, as the walk may list from inside source directories. */
+export function logFileOf(flags: Flags, state: string): string {
+  return resolve(flags.log ?? join(dirname(state), "synchro.log"));
 }
 
 export function verbosityOf(flags: Flags): Verbosity {

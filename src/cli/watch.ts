@@ -1,10 +1,9 @@
-import { dirname, join, resolve } from "node:path";
 import type { CAC } from "cac";
 import { watch, DEFAULT_DEBOUNCE_MS, DEFAULT_RESCAN_S, type WatchBatch } from "../watch.ts";
 import { createLog, type Log } from "../log.ts";
 import type { SyncEvent } from "../events.ts";
 import { formatPlanLine, formatSummary, printable } from "./output.ts";
-import { syncOptions, configFromFlags, verbosityOf, type Flags } from "./flags.ts";
+import { syncOptions, configFromFlags, logFileOf, verbosityOf, type Flags } from "./flags.ts";
 import { stopSignal } from "./signals.ts";
 import { consoleColor } from "./color.ts";
 
@@ -58,7 +57,7 @@ export async function watchCommand(source: string, replica: string, flags: Flags
       // process; Node options that name files still turn it off (walkHome in src/run.ts).
       ownsProcess: true,
       onConfig: (cfg) => {
-        log = createLog({ file: resolve(flags.log ?? join(dirname(cfg.state), "synchro.log")), verbosity: verbosityOf(flags), color: consoleColor() });
+        log = createLog({ file: logFileOf(flags, cfg.state), verbosity: verbosityOf(flags), color: consoleColor() });
       },
       get logger() {
         return log!.logger;
