@@ -37,7 +37,7 @@ const runs = Number(opts.runs);
 const root = String(opts.dir);
 const repo = fileURLToPath(new URL("..", import.meta.url));
 /** What `synchro` runs on Node: the CommonJS bundle from its code cache. */
-const bundle = join(repo, "bin", "synchro.cjs");
+const bin = join(repo, "bin", "synchro.cjs");
 const WORKLOADS = ["copy", "noop", "change", "large", "rename"] as const;
 type Workload = (typeof WORKLOADS)[number];
 const only = opts.only ? String(opts.only).split(",") : null;
@@ -69,7 +69,7 @@ function fail(message: string): never {
 async function run(tool: Tool, src: string, dst: string, state: string, w: Workload, extra: string[] = []): Promise<Timed> {
   const [cmd, args] =
     tool === "synchro"
-      ? [process.execPath, [bundle, "sync", src, dst, "--state", state, "--json", ...extra]]
+      ? [process.execPath, [bin, "sync", src, dst, "--state", state, "--json", ...extra]]
       : tool === "rsync"
         ? ["rsync", ["-a", "--delete", src + "/", dst + "/"]]
         : ["cp", ["-a", src, dst]];
@@ -177,7 +177,7 @@ async function smallFiles(): Promise<void> {
     }
   } else if (wanted("noop") || wanted("change")) {
     clean(out.s, out.state, out.r);
-    await timed(process.execPath, [bundle, "sync", src, out.s, "--state", out.state, "--quiet"]);
+    await timed(process.execPath, [bin, "sync", src, out.s, "--state", out.state, "--quiet"]);
     spawnSync("rsync", ["-a", "--delete", src + "/", out.r + "/"]);
   }
   if (existsSync(out.state)) {
@@ -226,7 +226,7 @@ async function renamedDir(): Promise<void> {
   const out = sides(join(root, "out-rename"));
   clean(out.s, out.state, out.r);
   mkdirSync(join(out.state, ".."), { recursive: true });
-  await timed(process.execPath, [bundle, "sync", src, out.s, "--state", out.state, "--quiet"]);
+  await timed(process.execPath, [bin, "sync", src, out.s, "--state", out.state, "--quiet"]);
   spawnSync("rsync", ["-a", "--delete", src + "/", out.r + "/"]);
   let renamed = 0;
   for (let i = 0; i < runs; i++) {
