@@ -1,12 +1,9 @@
 // Fills an index with N recorded operations (default 1,000,000) and times filtered history
 // queries on it, printing EXPLAIN QUERY PLAN for each. Run: npx tsx scripts/bench-history.ts [N]
-// Each filter set runs twice: with the current schema, then with only schema 1's indexes,
-// which shows what the history migration buys.
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore, type Store } from "../src/store/store.ts";
-import { openDatabase } from "../src/store/db.ts";
 import type { OpAction, OpFilter } from "../src/store/ops.ts";
 import { compileGlob, globHints, history, parseActions, selectOps } from "../src/history.ts";
 
@@ -122,10 +119,10 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function measure(file: string, label: string): Promise<void> {
+async function measure(file: string): Promise<void> {
   const store = await openStore(file, { now: () => NOW });
   const smallPair = store.pair("/home/me/notes", "/backup/notes", false)!.id;
-  console.log(`\n## ${label}\n`);
+  console.log("");
   console.log("| filters | rows | median ms | max ms |\n|---|---|---|---|");
   const plans: string[] = [];
   for (const c of CASES) {
@@ -160,11 +157,7 @@ try {
     end.push(performance.now() - t);
   }
   console.log(`end to end history() (open the index, query, close): median ${median(end).toFixed(1)} ms`);
-  await measure(file, "schema 2: with the history indexes");
-  const db = await openDatabase(file);
-  db.exec("DROP INDEX ops_run_time; DROP INDEX ops_action_time; DROP INDEX ops_path; CREATE INDEX ops_run ON ops (run)");
-  db.close();
-  await measure(file, "only schema 1's indexes (before)");
+  await measure(file);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -66,51 +66,58 @@ test("the hints never exclude a path the glob matches", () => {
   }
 });
 
-test("every way of reaching ops (wide range, narrow range, rare needle, common needle, actions) agrees with a plain scan", async () => {
+test("every filter agrees with a plain scan, newest first, across growing pages and the time index's edge", async () => {
   const t = sandbox();
   try {
     const store = await openStore(join(t.root, "index.db"), { now: () => NOW });
     const pair = store.pair("/s", "/r", true)!.id;
-    const run = store.runs.start(pair, "sync", NOW);
+    const other = store.pair("/s2", "/r2", true)!.id;
+    const runs = [store.runs.start(pair, "sync", NOW), store.runs.start(other, "sync", NOW), store.runs.start(pair, "sync", NOW)];
     const actions: OpAction[] = ["create", "update", "delete"];
-    const all: { id: number; time: number; action: OpAction; path: string }[] = [];
+    const all: { id: number; run: number; time: number; action: OpAction; path: string }[] = [];
     store.write(() => {
-      for (let i = 0; i < 12_000; i++) {
+      for (let i = 0; i < 45_000; i++) {
         // Times repeat and go back and forth, so order must come from (time, id), not insertion.
-        const op = { run, time: NOW - (i % 13) * 1000 - Math.floor(i / 13), action: actions[i % 3]!, path: i % 2 ? `a/f${i}.txt` : `b/g${i}.md`, size: i };
+        const op = { run: runs[i % 7 === 0 ? 1 : (i >> 4) % 2 ? 2 : 0]!, time: NOW - (i % 13) * 1000 - Math.floor(i / 13), action: actions[i % 3]!, path: i % 2 ? `a/f${i}.txt` : `b/g${i}.md`, size: i };
         store.ops.add(op);
         all.push({ id: i + 1, ...op });
       }
     });
     store.commit();
-    const cases: [string, string | null, OpAction[] | undefined][] = [
-      ["wide range", "a/**/f*1.txt", undefined],
-      ["wide range", "a/**", ["update"]],
-      ["narrow range", "b/g12*.md", undefined],
-      ["rare needle", "**/g123*.md", ["create", "delete"]],
-      ["common needle", "**/*.txt", ["create", "update"]],
-      ["no glob", null, ["delete"]],
+    const cases: [string, string | null, OpAction[] | undefined, Partial<OpFilter>][] = [
+      ["head and glob", "a/**/f*1.txt", undefined, {}],
+      ["head and one action", "a/**", ["update"], {}],
+      ["a narrow head", "b/g12*.md", undefined, {}],
+      ["a rare piece, two actions", "**/g123*.md", ["create", "delete"], {}],
+      ["a common piece", "**/*.txt", ["create", "update"], {}],
+      ["no glob", null, ["delete"], {}],
+      ["a pair", "**/*.md", undefined, { pair: other }],
+      ["a run", null, ["create"], { run: runs[2]! }],
+      ["a window", "a/**", undefined, { until: NOW - 5_000 }],
     ];
-    const how = (f: OpFilter) => {
-      const a = store.ops.access(f);
-      return a.wideRange ? "wide range" : a.ids ? "rare needle" : f.pathRange ? "narrow range" : f.pathNeedle ? "common needle" : "no glob";
-    };
-    for (const [name, glob, acts] of cases) {
-      const filter: OpFilter = { actions: acts, since: NOW - 10_000 };
+    // More ops in range than the time index is read for: the rest is scanned.
+    assert.ok(store.ops.edge({ since: NOW - 10_000 }, 5_000) && !store.ops.edge({ since: NOW - 10_000 }, 100_000));
+    for (const [name, glob, acts, extra] of cases) {
+      const filter: OpFilter = { actions: acts, since: NOW - 10_000, ...extra };
       const match = glob ? compileGlob(glob) : null;
       if (glob) {
         const hints = globHints(glob);
         filter.pathRange = hints.range;
         filter.pathNeedle = hints.needle;
       }
-      assert.is(how(filter), name);
+      // Small stages as well, so that some queries end in a scan of the table.
       const got = selectOps(store, filter, match, 120).map((o) => o.id);
+      const staged = selectOps(store, filter, match, 120, [1_000, 4_000]).map((o) => o.id);
       const want = all
-        .filter((o) => o.time >= NOW - 10_000 && (!acts || acts.includes(o.action)) && (!match || match(o.path)))
+        .filter((o) => o.time >= NOW - 10_000 && (filter.until === undefined || o.time <= filter.until))
+        .filter((o) => (!acts || acts.includes(o.action)) && (!match || match(o.path)))
+        .filter((o) => (filter.run === undefined || o.run === filter.run) && (filter.pair === undefined || (o.run === runs[1]) === (filter.pair === other)))
         .sort((x, y) => y.time - x.time || y.id - x.id)
         .slice(0, 120)
         .map((o) => o.id);
+      assert.ok(want.length > 0, name);
       assert.equal(got, want, name);
+      assert.equal(staged, want, `${name}, small stages`);
     }
     store.close();
   } finally {

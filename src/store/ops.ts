@@ -18,9 +18,9 @@ export interface OpFilter {
   until?: number;
   actions?: OpAction[];
   run?: number;
-  /** Paths in [from, to): the literal head of a --path glob, so the glob itself tests only what this range lets through. */
+  /** Paths in [from, to): the literal head of a --path glob, tested in SQL before the glob itself. */
   pathRange?: { from: string; to: string };
-  /** Paths containing this text: a plain piece of a --path glob with no literal head. */
+  /** Paths containing this text: the longest plain piece of a --path glob, tested in SQL too. */
   pathNeedle?: string;
 }
 
@@ -35,78 +35,54 @@ export interface OpRow extends OpRecord {
   pair: number;
 }
 
-/** How a filter's pages reach their rows; decided once per query by `access()`, from counts in the index. */
-export interface OpAccess {
-  /** The --path range holds so many ops that it is tested row by row in time order, not read whole and sorted. */
-  wideRange: boolean;
-  /** Every op whose path contains the needle, when they are few: fetched by id and sorted. */
-  ids: number[] | null;
-}
-
 export interface OpQueries {
   add(op: OpRecord): void;
-  access(filter: OpFilter): OpAccess;
-  /** One page, newest first. */
-  page(filter: OpFilter, access: OpAccess, after: OpCursor | null, limit: number): OpRow[];
+  /** The position of the n-th newest op in the filter's time range, or null when it holds fewer. */
+  edge(filter: OpFilter, n: number): OpCursor | null;
+  /**
+   * One page, newest first, of the ops strictly older than `after`. Through ops_time, down to
+   * `floor` (inclusive) when given; or with `scan`, by reading the whole table and sorting what
+   * matches: past the newest ops, where the index stops paying.
+   */
+  page(filter: OpFilter, after: OpCursor | null, limit: number, how: { floor?: OpCursor; scan?: boolean }): OpRow[];
   /** EXPLAIN QUERY PLAN of a first page, for scripts/bench-history.ts. */
   explain(filter: OpFilter, limit: number): string[];
   prune(before: number): number;
 }
 
-const COLUMNS = "ops.id, ops.run, ops.time, ops.action, ops.path, ops.size, ops.from_path, ops.error";
+const COLUMNS = "id, run, time, action, path, size, from_path, error";
 
 /**
- * The SQL of one page: one statement per action when several are asked for. Each then walks
- * the (action, time) index in order and stops at the limit, where `action IN (…)` would have
- * to sort every matching op first; the caller merges them.
+ * The SQL of one page. Action and path have no index: indexes on them served those filters in
+ * under 10 ms at 1M ops, but cost every op a sync records two more b-tree inserts, 1.4 µs and 60
+ * bytes an op. They are tested on the way through ops_time (ops_run_time for one run) until the
+ * page fills; past the edge, a scan of the table costs less. Figures: scripts/bench-history.ts.
  */
-function pageQueries(filter: OpFilter, access: OpAccess, after: OpCursor | null, limit: number): { sql: string; params: SqlValue[] }[] {
+function pageQuery(filter: OpFilter, after: OpCursor | null, limit: number, how: { floor?: OpCursor; scan?: boolean }): { sql: string; params: SqlValue[] } {
   const where: string[] = [];
   const params: SqlValue[] = [];
   const add = (cond: string, ...values: SqlValue[]) => {
     where.push(cond);
     params.push(...values);
   };
-  if (filter.pair !== undefined) add("runs.pair = ?", filter.pair);
-  if (filter.run !== undefined) add("ops.run = ?", filter.run);
-  if (filter.since !== undefined) add("ops.time >= ?", filter.since);
-  if (filter.until !== undefined) add("ops.time <= ?", filter.until);
-  if (after) add("ops.time <= ? AND (ops.time < ? OR ops.id < ?)", after.time, after.time, after.id);
-  // '+' keeps SQLite off ops_path for a wide range: testing rows in time order beats sorting them all.
-  const path = access.wideRange ? "+ops.path" : "ops.path";
-  if (filter.pathRange) add(`${path} >= ? AND ${path} < ?`, filter.pathRange.from, filter.pathRange.to);
-  if (access.ids) add("ops.id IN (SELECT value FROM json_each(?))", JSON.stringify(access.ids));
-  else if (filter.pathNeedle) add("instr(ops.path, ?) > 0", filter.pathNeedle);
-  const arms = filter.actions?.length ? filter.actions : [null];
-  return arms.map((action) => {
-    const conds = action === null ? where : [...where, "ops.action = ?"];
-    return {
-      // CROSS JOIN keeps ops as the outer loop, so the time order comes from an ops index, never a
-      // sort. Without a pair there is no join at all: it cost 75% more on a full scan.
-      sql:
-        `SELECT ${COLUMNS} FROM ops${filter.pair === undefined ? "" : " CROSS JOIN runs ON runs.id = ops.run"}` +
-        (conds.length ? ` WHERE ${conds.join(" AND ")}` : "") +
-        " ORDER BY ops.time DESC, ops.id DESC LIMIT ?",
-      params: action === null ? [...params, limit] : [...params, action, limit],
-    };
-  });
+  if (filter.run !== undefined) add("run = ?", filter.run);
+  // The pair's runs, listed once per query instead of a join on every op. '+' keeps SQLite off
+  // ops_run_time here: reading the pair's ops through it would sort them all to find the newest.
+  if (filter.pair !== undefined) add("+run IN (SELECT id FROM runs WHERE pair = ?)", filter.pair);
+  if (filter.since !== undefined) add("time >= ?", filter.since);
+  if (filter.until !== undefined) add("time <= ?", filter.until);
+  if (after) add("time <= ? AND (time < ? OR id < ?)", after.time, after.time, after.id);
+  if (how.floor) add("time >= ? AND (time > ? OR id >= ?)", how.floor.time, how.floor.time, how.floor.id);
+  if (filter.actions?.length) add(`action IN (${filter.actions.map(() => "?").join(", ")})`, ...filter.actions);
+  if (filter.pathRange) add("path >= ? AND path < ?", filter.pathRange.from, filter.pathRange.to);
+  if (filter.pathNeedle) add("instr(path, ?) > 0", filter.pathNeedle);
+  return {
+    sql:
+      `SELECT ${COLUMNS} FROM ops${how.scan ? " NOT INDEXED" : ""}${where.length ? ` WHERE ${where.join(" AND ")}` : ""}` +
+      " ORDER BY time DESC, id DESC LIMIT ?",
+    params: [...params, limit],
+  };
 }
-
-/**
- * A --path range holding at least this many ops is walked in time order instead of through
- * ops_path: sorting it would cost more than testing rows until the page fills. Counting up to
- * the cap reads at most this many index entries.
- */
-const WIDE_RANGE = 5000;
-/**
- * A needle (a glob with no literal head) found in fewer ops than this is looked up through a
- * covering scan of ops_path, which reads no table rows: 62 ms at 1M ops, where testing every
- * row in time order took 180 ms when nothing matched. A common needle stops the scan early.
- */
-const RARE_NEEDLE = 5000;
-const NEEDLE_SQL = `SELECT id FROM ops WHERE instr(path, ?) > 0 LIMIT ${RARE_NEEDLE}`;
-
-const newestFirst = (a: OpRow, b: OpRow): number => b.time - a.time || b.id - a.id;
 
 function toOp(r: Record<string, unknown>, pairOf: (run: number) => number): OpRow {
   return {
@@ -126,16 +102,7 @@ export function opQueries(db: Database): OpQueries {
   const add = db.prepare("INSERT INTO ops (run, time, action, path, size, from_path, error) VALUES (?, ?, ?, ?, ?, ?, ?)");
   const prune = db.prepare("DELETE FROM ops WHERE time < ?");
   const runPair = db.prepare("SELECT pair FROM runs WHERE id = ?");
-  const rangeSize = db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM ops WHERE path >= ? AND path < ? LIMIT ${WIDE_RANGE})`);
-  const needleIds = db.prepare(NEEDLE_SQL);
-  const access = (f: OpFilter): OpAccess => {
-    // A run's own index is narrower than anything a path can offer.
-    if (f.run !== undefined) return { wideRange: false, ids: null };
-    if (f.pathRange) return { wideRange: Number(rangeSize.get(f.pathRange.from, f.pathRange.to)?.n) >= WIDE_RANGE, ids: null };
-    if (f.pathNeedle === undefined) return { wideRange: false, ids: null };
-    const ids = needleIds.all(f.pathNeedle).map((r) => Number(r.id));
-    return { wideRange: false, ids: ids.length < RARE_NEEDLE ? ids : null };
-  };
+  const edge = db.prepare("SELECT time, id FROM ops WHERE time >= ? AND time <= ? ORDER BY time DESC, id DESC LIMIT 1 OFFSET ?");
   const statements = new Map<string, ReturnType<Database["prepare"]>>();
   const prepared = (sql: string) => {
     let st = statements.get(sql);
@@ -144,23 +111,27 @@ export function opQueries(db: Database): OpQueries {
   };
   return {
     add: (op) => void add.run(op.run, op.time, op.action, op.path, op.size, op.from ?? null, op.error ?? null),
-    access,
-    page(filter, how, after, limit) {
-      if (how.ids?.length === 0) return [];
+    edge(filter, n) {
+      const r = edge.get(filter.since ?? Number.MIN_SAFE_INTEGER, filter.until ?? Number.MAX_SAFE_INTEGER, n - 1);
+      return r ? { time: Number(r.time), id: Number(r.id) } : null;
+    },
+    page(filter, after, limit, how) {
       const pairs = new Map<number, number>();
       const pairOf = (run: number) => {
         let pair = pairs.get(run);
         if (pair === undefined) pairs.set(run, (pair = Number(runPair.get(run)?.pair ?? -1)));
         return pair;
       };
-      const rows = pageQueries(filter, how, after, limit).flatMap((q) => prepared(q.sql).all(...q.params).map((r) => toOp(r, pairOf)));
-      return rows.sort(newestFirst).slice(0, limit);
+      const q = pageQuery(filter, after, limit, how);
+      return prepared(q.sql).all(...q.params).map((r) => toOp(r, pairOf));
     },
     explain(filter, limit) {
-      const plan = (sql: string, params: SqlValue[]) => db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params).map((r) => String(r.detail));
-      const how = access(filter);
-      const probe = how.ids ? plan(NEEDLE_SQL, [filter.pathNeedle!]).map((d) => `needle: ${d}`) : [];
-      return [...probe, ...pageQueries(filter, how, null, limit).flatMap((q) => plan(q.sql, q.params))];
+      const plan = (how: { floor?: OpCursor; scan?: boolean }) => {
+        const q = pageQuery(filter, null, limit, how);
+        return db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.params).map((r) => String(r.detail));
+      };
+      const floor = filter.run === undefined ? (this.edge(filter, 1) ?? undefined) : undefined;
+      return floor ? [...plan({ floor }).map((d) => `newest: ${d}`), ...plan({ scan: true }).map((d) => `the rest: ${d}`)] : plan({});
     },
     prune: (before) => Number(prune.run(before).changes),
   };
