@@ -4,7 +4,7 @@ import picomatch from "picomatch";
 import { defaultStatePath } from "./config.ts";
 import { SynchroError } from "./errors.ts";
 import { openForReading, runInfo, type RunInfo } from "./status.ts";
-import type { OpAction, OpCursor, OpFilter, OpRow } from "./store/ops.ts";
+import type { OpAction, OpCursor, OpFilter, OpRow, PageHow } from "./store/ops.ts";
 import type { Pair, Store } from "./store/store.ts";
 
 export interface HistoryOptions {
@@ -175,7 +175,7 @@ const INDEX_STAGES = [5_000, 100_000];
 export function selectOps(store: Store, filter: OpFilter, match: ((path: string) => boolean) | null, limit: number, stages = INDEX_STAGES): OpRow[] {
   const out: OpRow[] = [];
   let stage = 0;
-  let how: { floor?: OpCursor; scan?: boolean } = {};
+  let how: PageHow = {};
   if (filter.run === undefined) {
     const floor = store.ops.edge(filter, stages[0]!);
     if (floor) how = { floor };

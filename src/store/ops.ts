@@ -30,6 +30,12 @@ export interface OpCursor {
   id: number;
 }
 
+/** How a page reaches its ops: through ops_time down to `floor` (inclusive), or by a scan of the table. */
+export interface PageHow {
+  floor?: OpCursor;
+  scan?: boolean;
+}
+
 export interface OpRow extends OpRecord {
   id: number;
   pair: number;
@@ -40,11 +46,10 @@ export interface OpQueries {
   /** The position of the n-th newest op in the filter's time range, or null when it holds fewer. */
   edge(filter: OpFilter, n: number): OpCursor | null;
   /**
-   * One page, newest first, of the ops strictly older than `after`. Through ops_time, down to
-   * `floor` (inclusive) when given; or with `scan`, by reading the whole table and sorting what
-   * matches: past the newest ops, where the index stops paying.
+   * One page, newest first, of the ops strictly older than `after`. A scan reads the whole table
+   * and sorts what matches: for the ops past the newest, where the index stops paying.
    */
-  page(filter: OpFilter, after: OpCursor | null, limit: number, how: { floor?: OpCursor; scan?: boolean }): OpRow[];
+  page(filter: OpFilter, after: OpCursor | null, limit: number, how: PageHow): OpRow[];
   /** EXPLAIN QUERY PLAN of a first page, for scripts/bench-history.ts. */
   explain(filter: OpFilter, limit: number): string[];
   prune(before: number): number;
@@ -56,9 +61,9 @@ const COLUMNS = "id, run, time, action, path, size, from_path, error";
  * The SQL of one page. Action and path have no index: indexes on them served those filters in
  * under 10 ms at 1M ops, but cost every op a sync records two more b-tree inserts, 1.4 µs and 60
  * bytes an op. They are tested on the way through ops_time (ops_run_time for one run) until the
- * page fills; past the edge, a scan of the table costs less. Figures: scripts/bench-history.ts.
+ * page fills; past the newest ops, a scan of the table costs less. Figures: scripts/bench-history.ts.
  */
-function pageQuery(filter: OpFilter, after: OpCursor | null, limit: number, how: { floor?: OpCursor; scan?: boolean }): { sql: string; params: SqlValue[] } {
+function pageQuery(filter: OpFilter, after: OpCursor | null, limit: number, how: PageHow): { sql: string; params: SqlValue[] } {
   const where: string[] = [];
   const params: SqlValue[] = [];
   const add = (cond: string, ...values: SqlValue[]) => {
@@ -103,6 +108,10 @@ export function opQueries(db: Database): OpQueries {
   const prune = db.prepare("DELETE FROM ops WHERE time < ?");
   const runPair = db.prepare("SELECT pair FROM runs WHERE id = ?");
   const edge = db.prepare("SELECT time, id FROM ops WHERE time >= ? AND time <= ? ORDER BY time DESC, id DESC LIMIT 1 OFFSET ?");
+  const edgeOf = (filter: OpFilter, n: number): OpCursor | null => {
+    const r = edge.get(filter.since ?? Number.MIN_SAFE_INTEGER, filter.until ?? Number.MAX_SAFE_INTEGER, n - 1);
+    return r ? { time: Number(r.time), id: Number(r.id) } : null;
+  };
   const statements = new Map<string, ReturnType<Database["prepare"]>>();
   const prepared = (sql: string) => {
     let st = statements.get(sql);
@@ -111,10 +120,7 @@ export function opQueries(db: Database): OpQueries {
   };
   return {
     add: (op) => void add.run(op.run, op.time, op.action, op.path, op.size, op.from ?? null, op.error ?? null),
-    edge(filter, n) {
-      const r = edge.get(filter.since ?? Number.MIN_SAFE_INTEGER, filter.until ?? Number.MAX_SAFE_INTEGER, n - 1);
-      return r ? { time: Number(r.time), id: Number(r.id) } : null;
-    },
+    edge: edgeOf,
     page(filter, after, limit, how) {
       const pairs = new Map<number, number>();
       const pairOf = (run: number) => {
@@ -126,11 +132,11 @@ export function opQueries(db: Database): OpQueries {
       return prepared(q.sql).all(...q.params).map((r) => toOp(r, pairOf));
     },
     explain(filter, limit) {
-      const plan = (how: { floor?: OpCursor; scan?: boolean }) => {
+      const plan = (how: PageHow) => {
         const q = pageQuery(filter, null, limit, how);
         return db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.params).map((r) => String(r.detail));
       };
-      const floor = filter.run === undefined ? (this.edge(filter, 1) ?? undefined) : undefined;
+      const floor = filter.run === undefined ? (edgeOf(filter, 1) ?? undefined) : undefined;
       return floor ? [...plan({ floor }).map((d) => `newest: ${d}`), ...plan({ scan: true }).map((d) => `the rest: ${d}`)] : plan({});
     },
     prune: (before) => Number(prune.run(before).changes),
