@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore, type Store } from "../src/store/store.ts";
 import type { OpAction, OpFilter } from "../src/store/ops.ts";
-import { compileGlob, globHints, history, parseActions, selectOps } from "../src/history.ts";
+import { compileGlob, globHints, history, INDEX_STAGES, parseActions, selectOps } from "../src/history.ts";
 
 const TOTAL = Number(process.argv[2] ?? 1_000_000);
 const DAY = 86_400_000;
@@ -135,7 +135,7 @@ async function measure(file: string): Promise<void> {
       times.push(performance.now() - t0);
     }
     console.log(`| ${c.name} | ${rows} | ${median(times).toFixed(2)} | ${Math.max(...times).toFixed(2)} |`);
-    const lines = store.ops.explain(filter, 50).map((d) => `    ${d}`);
+    const lines = store.ops.explain(filter, 50, INDEX_STAGES[0]!).map((d) => `    ${d}`);
     plans.push(`  ${c.name}\n${[...new Set(lines)].join("\n")}`);
   }
   console.log(`\nquery plans:\n${plans.join("\n")}`);

@@ -43,24 +43,27 @@ export interface OpRow extends OpRecord {
 
 export interface OpQueries {
   add(op: OpRecord): void;
-  /** The position of the n-th newest op in the filter's time range, or null when it holds fewer. */
-  edge(filter: OpFilter, n: number): OpCursor | null;
+  /**
+   * The position of the n-th newest op in the filter's time range that is older than `after`, or
+   * null when there are fewer. Anchored at the cursor, so ops recorded meanwhile cannot move it up.
+   */
+  edge(filter: OpFilter, after: OpCursor | null, n: number): OpCursor | null;
   /**
    * One page, newest first, of the ops strictly older than `after`. A scan reads the whole table
    * and sorts what matches: for the ops past the newest, where the index stops paying.
    */
   page(filter: OpFilter, after: OpCursor | null, limit: number, how: PageHow): OpRow[];
-  /** EXPLAIN QUERY PLAN of a first page, for scripts/bench-history.ts. */
-  explain(filter: OpFilter, limit: number): string[];
+  /** EXPLAIN QUERY PLAN of the pages, for scripts/bench-history.ts: `stage` ops through the index, then the scan. */
+  explain(filter: OpFilter, limit: number, stage: number): string[];
   prune(before: number): number;
 }
 
 const COLUMNS = "id, run, time, action, path, size, from_path, error";
 
 /**
- * The SQL of one page. Action and path have no index: indexes on them served those filters in
- * under 10 ms at 1M ops, but cost every op a sync records two more b-tree inserts, 1.4 µs and 60
- * bytes an op. They are tested on the way through ops_time (ops_run_time for one run) until the
+ * The SQL of one page. Action and path have no index: indexes on them served --action and a
+ * --path head in under 10 ms at 1M ops, but cost every op a sync records two more b-tree
+ * inserts, 1.4 µs and 55-60 bytes an op. They are tested on the way through ops_time (ops_run_time for one run) until the
  * page fills; past the newest ops, a scan of the table costs less. Figures: scripts/bench-history.ts.
  */
 function pageQuery(filter: OpFilter, after: OpCursor | null, limit: number, how: PageHow): { sql: string; params: SqlValue[] } {
@@ -74,10 +77,14 @@ function pageQuery(filter: OpFilter, after: OpCursor | null, limit: number, how:
   // The pair's runs, listed once per query instead of a join on every op. '+' keeps SQLite off
   // ops_run_time here: reading the pair's ops through it would sort them all to find the newest.
   if (filter.pair !== undefined) add("+run IN (SELECT id FROM runs WHERE pair = ?)", filter.pair);
-  if (filter.since !== undefined) add("time >= ?", filter.since);
-  if (filter.until !== undefined) add("time <= ?", filter.until);
-  if (after) add("time <= ? AND (time < ? OR id < ?)", after.time, after.time, after.id);
-  if (how.floor) add("time >= ? AND (time > ? OR id >= ?)", how.floor.time, how.floor.time, how.floor.id);
+  // One bound each way: given two, SQLite ranges ops_time by one and tests the other on every
+  // row, so a stage walked the whole --since range instead of stopping at its floor.
+  const lo = Math.max(filter.since ?? -Infinity, how.floor?.time ?? -Infinity);
+  const hi = Math.min(filter.until ?? Infinity, after?.time ?? Infinity);
+  if (lo > -Infinity) add("time >= ?", lo);
+  if (hi < Infinity) add("time <= ?", hi);
+  if (after) add("(time < ? OR id < ?)", after.time, after.id);
+  if (how.floor) add("(time > ? OR id >= ?)", how.floor.time, how.floor.id);
   if (filter.actions?.length) add(`action IN (${filter.actions.map(() => "?").join(", ")})`, ...filter.actions);
   if (filter.pathRange) add("path >= ? AND path < ?", filter.pathRange.from, filter.pathRange.to);
   if (filter.pathNeedle) add("instr(path, ?) > 0", filter.pathNeedle);
@@ -107,9 +114,12 @@ export function opQueries(db: Database): OpQueries {
   const add = db.prepare("INSERT INTO ops (run, time, action, path, size, from_path, error) VALUES (?, ?, ?, ?, ?, ?, ?)");
   const prune = db.prepare("DELETE FROM ops WHERE time < ?");
   const runPair = db.prepare("SELECT pair FROM runs WHERE id = ?");
-  const edge = db.prepare("SELECT time, id FROM ops WHERE time >= ? AND time <= ? ORDER BY time DESC, id DESC LIMIT 1 OFFSET ?");
-  const edgeOf = (filter: OpFilter, n: number): OpCursor | null => {
-    const r = edge.get(filter.since ?? Number.MIN_SAFE_INTEGER, filter.until ?? Number.MAX_SAFE_INTEGER, n - 1);
+  const edge = db.prepare("SELECT time, id FROM ops WHERE time >= ? AND time <= ? AND (time < ? OR id < ?) ORDER BY time DESC, id DESC LIMIT 1 OFFSET ?");
+  const edgeOf = (filter: OpFilter, after: OpCursor | null, n: number): OpCursor | null => {
+    // As in pageQuery, one upper bound: the cursor's time or --until, whichever is older.
+    const hi = Math.min(filter.until ?? Number.MAX_SAFE_INTEGER, after?.time ?? Number.MAX_SAFE_INTEGER);
+    const [time, id] = after ? [after.time, after.id] : [Number.MAX_SAFE_INTEGER, 0];
+    const r = edge.get(filter.since ?? Number.MIN_SAFE_INTEGER, hi, time, id, n - 1);
     return r ? { time: Number(r.time), id: Number(r.id) } : null;
   };
   const statements = new Map<string, ReturnType<Database["prepare"]>>();
@@ -131,12 +141,12 @@ export function opQueries(db: Database): OpQueries {
       const q = pageQuery(filter, after, limit, how);
       return prepared(q.sql).all(...q.params).map((r) => toOp(r, pairOf));
     },
-    explain(filter, limit) {
+    explain(filter, limit, stage) {
       const plan = (how: PageHow) => {
         const q = pageQuery(filter, null, limit, how);
         return db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.params).map((r) => String(r.detail));
       };
-      const floor = filter.run === undefined ? (edgeOf(filter, 1) ?? undefined) : undefined;
+      const floor = filter.run === undefined ? (edgeOf(filter, null, stage) ?? undefined) : undefined;
       return floor ? [...plan({ floor }).map((d) => `newest: ${d}`), ...plan({ scan: true }).map((d) => `the rest: ${d}`)] : plan({});
     },
     prune: (before) => Number(prune.run(before).changes),

@@ -57,7 +57,7 @@ const MIGRATIONS: string[] = [
    );`,
   // History queries read newest first: each index ends in time, so a filter on its leading
   // column walks ops in time order and stops at --limit instead of sorting every match.
-  // ops_path serves the literal head of a --path glob. (The last migration drops both.)
+  // ops_path serves the literal head of a --path glob. (Migration 6 drops both.)
   `CREATE INDEX ops_run_time ON ops (run, time);
    DROP INDEX ops_run;
    CREATE INDEX ops_action_time ON ops (action, time);
@@ -86,7 +86,7 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (pair, dir)
    );`,
   // History now tests action and path on its way through ops_time (src/store/ops.ts). Their
-  // indexes cost every recorded op two more b-tree inserts: 1.4 µs and 60 bytes an op. IF EXISTS:
+  // indexes cost every recorded op two more b-tree inserts: 1.4 µs and 55-60 bytes an op. IF EXISTS:
   // an index whose user_version was set back (a test does) has them already dropped.
   `DROP INDEX IF EXISTS ops_action_time;
    DROP INDEX IF EXISTS ops_path;`,
