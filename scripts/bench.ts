@@ -56,6 +56,8 @@ const LABELS: Record<Workload, string> = {
 type Tool = "synchro" | "rsync" | "cp";
 interface Result {
   times: Record<Tool, number[]>;
+  /** CPU seconds (user + system) of the same runs, where GNU time read them. */
+  cpu: Record<Tool, number[]>;
 }
 const results = new Map<Workload, Result>();
 const peakRss: Record<Tool, number> = { synchro: 0, rsync: 0, cp: 0 };
@@ -79,9 +81,11 @@ async function run(tool: Tool, src: string, dst: string, state: string, w: Workl
   const t = await timed(cmd, args);
   if (t.code !== 0) fail(`${tool} failed (${w}, exit ${t.code}): ${t.stderr.trim().split("\n").slice(-3).join(" | ")}`);
   if (t.rssKiB !== null) peakRss[tool] = Math.max(peakRss[tool], t.rssKiB);
-  const r = results.get(w) ?? { times: { synchro: [], rsync: [], cp: [] } };
+  const r = results.get(w) ?? { times: { synchro: [], rsync: [], cp: [] }, cpu: { synchro: [], rsync: [], cp: [] } };
   r.times[tool].push(t.secs);
-  process.stderr.write(`  ${w} ${tool}: ${t.secs.toFixed(3)} s, ${t.rssKiB === null ? "?" : Math.round(t.rssKiB / 1024)} MiB\n`);
+  if (t.cpuSecs !== null) r.cpu[tool].push(t.cpuSecs);
+  const cpu = t.cpuSecs === null ? "" : `, ${t.cpuSecs.toFixed(2)} s CPU`;
+  process.stderr.write(`  ${w} ${tool}: ${t.secs.toFixed(3)} s${cpu}, ${t.rssKiB === null ? "?" : Math.round(t.rssKiB / 1024)} MiB\n`);
   results.set(w, r);
   return t;
 }
@@ -244,18 +248,44 @@ async function renamedDir(): Promise<void> {
 }
 
 const fmt = (n: number | undefined) => (n === undefined ? "-" : n.toFixed(3));
+/** GNU time reads CPU time to 10 ms. */
+const fmtCpu = (n: number | undefined) => (n === undefined ? "-" : n.toFixed(2));
+
+const medians = (runs: Record<Tool, number[]>) =>
+  (["synchro", "rsync", "cp"] as Tool[]).map((t) => (runs[t].length ? median(runs[t]) : undefined));
 
 function table(): string {
   const rows = [["workload", "synchro s", "rsync s", "cp s", "synchro/rsync", "synchro/cp", "target", "result"]];
   for (const w of WORKLOADS) {
     const r = results.get(w);
     if (!r) continue;
-    const [s, rs, c] = (["synchro", "rsync", "cp"] as Tool[]).map((t) => (r.times[t].length ? median(r.times[t]) : undefined));
+    const [s, rs, c] = medians(r.times);
     const ratio = s !== undefined && rs ? s / rs : undefined;
     const cpRatio = s !== undefined && c ? (s / c).toFixed(2) : "-";
     const pass = ratio !== undefined && ratio <= TARGETS[w] ? "PASS" : "MISS";
     rows.push([LABELS[w], fmt(s), fmt(rs), fmt(c), ratio === undefined ? "-" : ratio.toFixed(2), cpRatio, `≤ ${TARGETS[w].toFixed(1)}`, pass]);
   }
+  return render(rows);
+}
+
+/**
+ * The same runs' CPU time, user and system over every thread: on two cores the wall time hides
+ * how much of both a tool used, and this machine's slow episodes in the kernel show as system
+ * time of whichever tool ran then. Null without GNU time.
+ */
+function cpuTable(): string | null {
+  const rows = [["workload", "synchro CPU s", "rsync CPU s", "cp CPU s", "synchro/rsync", "synchro/cp"]];
+  for (const w of WORKLOADS) {
+    const r = results.get(w);
+    if (!r || r.cpu.synchro.length === 0) continue;
+    const [s, rs, c] = medians(r.cpu);
+    const ratio = (d: number | undefined) => (s !== undefined && d ? (s / d).toFixed(2) : "-");
+    rows.push([LABELS[w], fmtCpu(s), fmtCpu(rs), fmtCpu(c), ratio(rs), ratio(c)]);
+  }
+  return rows.length > 1 ? render(rows) : null;
+}
+
+function render(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(" | ")} |`;
   return [line(rows[0]!), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.slice(1).map(line)].join("\n");
@@ -278,6 +308,8 @@ async function main(): Promise<void> {
     const cpus = spawnSync("nproc", { encoding: "utf8" }).stdout.trim();
     console.log(`\nsynchro bench: medians of ${runs} run(s), side by side, warm page cache (caches cannot be dropped here; sync before each command); ${cpus} cores; absolute times are noisy, ratios less so.`);
     console.log(table());
+    const cpu = cpuTable();
+    if (cpu) console.log(`CPU time (user + system, every thread and child), medians of the same runs:\n${cpu}`);
     const mib = (k: number) => (k / 1024).toFixed(0);
     console.log(`peak RSS (${rssMethod}) over these workloads: synchro ${mib(peakRss.synchro)} MiB, rsync ${mib(peakRss.rsync)} MiB, cp ${mib(peakRss.cp)} MiB (target synchro ≤ 150 MB at 100k files, ≤ 400 MB at 1M)`);
     for (const n of notes) console.log(n);

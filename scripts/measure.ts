@@ -1,4 +1,4 @@
-// Times one command and reads its peak RSS: /usr/bin/time -v when present, else /proc polling.
+// Times one command and reads its peak RSS and CPU time: /usr/bin/time -v when present, else /proc polling (RSS only).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -8,6 +8,8 @@ export interface Timed {
   secs: number;
   /** Peak resident set size in KiB, or null when it could not be read. */
   rssKiB: number | null;
+  /** User plus system CPU seconds, all threads and children, or null without GNU time. */
+  cpuSecs: number | null;
   code: number | null;
   stdout: string;
   stderr: string;
@@ -27,9 +29,13 @@ function timedWithGnuTime(cmd: string, args: string[]): Timed {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(GNU_TIME, ["-v", "-o", report, cmd, ...args], { encoding: "utf8", maxBuffer: 1 << 28 });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(report, "utf8"));
+  const text = readFileSync(report, "utf8");
   rmSync(report, { force: true });
-  return { secs, rssKiB: m ? Number(m[1]) : null, code: r.status, stdout: r.stdout, stderr: r.stderr };
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
+  const user = /User time \(seconds\): ([\d.]+)/.exec(text);
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(text);
+  const cpuSecs = user && sys ? Number(user[1]) + Number(sys[1]) : null;
+  return { secs, rssKiB: m ? Number(m[1]) : null, cpuSecs, code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 function timedWithProc(cmd: string, args: string[]): Promise<Timed> {
@@ -51,7 +57,7 @@ function timedWithProc(cmd: string, args: string[]): Promise<Timed> {
     }, 20);
     child.on("close", (code) => {
       clearInterval(poll);
-      resolve({ secs: Number(process.hrtime.bigint() - t0) / 1e9, rssKiB: peak, code, stdout, stderr });
+      resolve({ secs: Number(process.hrtime.bigint() - t0) / 1e9, rssKiB: peak, cpuSecs: null, code, stdout, stderr });
     });
   });
 }
