@@ -54,6 +54,8 @@ const LABELS: Record<Workload, string> = {
 };
 
 type Tool = "synchro" | "rsync" | "cp";
+const TOOLS: Tool[] = ["synchro", "rsync", "cp"];
+const perTool = (): Record<Tool, number[]> => ({ synchro: [], rsync: [], cp: [] });
 interface Result {
   times: Record<Tool, number[]>;
   /** CPU seconds (user + system) of the same runs, where GNU time read them. */
@@ -81,7 +83,7 @@ async function run(tool: Tool, src: string, dst: string, state: string, w: Workl
   const t = await timed(cmd, args);
   if (t.code !== 0) fail(`${tool} failed (${w}, exit ${t.code}): ${t.stderr.trim().split("\n").slice(-3).join(" | ")}`);
   if (t.rssKiB !== null) peakRss[tool] = Math.max(peakRss[tool], t.rssKiB);
-  const r = results.get(w) ?? { times: { synchro: [], rsync: [], cp: [] }, cpu: { synchro: [], rsync: [], cp: [] } };
+  const r = results.get(w) ?? { times: perTool(), cpu: perTool() };
   r.times[tool].push(t.secs);
   if (t.cpuSecs !== null) r.cpu[tool].push(t.cpuSecs);
   const cpu = t.cpuSecs === null ? "" : `, ${t.cpuSecs.toFixed(2)} s CPU`;
@@ -131,10 +133,7 @@ function warmUpCopy(src: string, near: string): void {
  * only when the bench ends: right after a cleanup of 300k files, the next copy (whichever tool)
  * measured up to 10x slower (rsync 39 s against 3.9-4.6 s, cp 47 s against 3.0 s).
  */
-const rotated = (i: number): Tool[] => {
-  const tools: Tool[] = ["synchro", "rsync", "cp"];
-  return [...tools.slice(i % 3), ...tools.slice(0, i % 3)];
-};
+const rotated = (i: number): Tool[] => [...TOOLS.slice(i % 3), ...TOOLS.slice(0, i % 3)];
 
 const leftovers: string[] = [];
 
@@ -251,8 +250,9 @@ const fmt = (n: number | undefined) => (n === undefined ? "-" : n.toFixed(3));
 /** GNU time reads CPU time to 10 ms. */
 const fmtCpu = (n: number | undefined) => (n === undefined ? "-" : n.toFixed(2));
 
-const medians = (runs: Record<Tool, number[]>) =>
-  (["synchro", "rsync", "cp"] as Tool[]).map((t) => (runs[t].length ? median(runs[t]) : undefined));
+const medians = (runs: Record<Tool, number[]>) => TOOLS.map((t) => (runs[t].length ? median(runs[t]) : undefined));
+/** synchro's median over another tool's, to two places, or "-" where either is missing. */
+const ratioText = (s: number | undefined, d: number | undefined) => (s !== undefined && d ? (s / d).toFixed(2) : "-");
 
 function table(): string {
   const rows = [["workload", "synchro s", "rsync s", "cp s", "synchro/rsync", "synchro/cp", "target", "result"]];
@@ -261,9 +261,8 @@ function table(): string {
     if (!r) continue;
     const [s, rs, c] = medians(r.times);
     const ratio = s !== undefined && rs ? s / rs : undefined;
-    const cpRatio = s !== undefined && c ? (s / c).toFixed(2) : "-";
     const pass = ratio !== undefined && ratio <= TARGETS[w] ? "PASS" : "MISS";
-    rows.push([LABELS[w], fmt(s), fmt(rs), fmt(c), ratio === undefined ? "-" : ratio.toFixed(2), cpRatio, `≤ ${TARGETS[w].toFixed(1)}`, pass]);
+    rows.push([LABELS[w], fmt(s), fmt(rs), fmt(c), ratioText(s, rs), ratioText(s, c), `≤ ${TARGETS[w].toFixed(1)}`, pass]);
   }
   return render(rows);
 }
@@ -279,8 +278,7 @@ function cpuTable(): string | null {
     const r = results.get(w);
     if (!r || r.cpu.synchro.length === 0) continue;
     const [s, rs, c] = medians(r.cpu);
-    const ratio = (d: number | undefined) => (s !== undefined && d ? (s / d).toFixed(2) : "-");
-    rows.push([LABELS[w], fmtCpu(s), fmtCpu(rs), fmtCpu(c), ratio(rs), ratio(c)]);
+    rows.push([LABELS[w], fmtCpu(s), fmtCpu(rs), fmtCpu(c), ratioText(s, rs), ratioText(s, c)]);
   }
   return rows.length > 1 ? render(rows) : null;
 }
