@@ -44,11 +44,12 @@ function doHalf(tops) {
   for (const rel of readFileSync(listFile, "utf8").split("\n")) {
     if (rel === "" || !mine.has(rel.split("/")[0])) continue;
     replace(rel);
-    dirs.add(rel.slice(0, rel.lastIndexOf("/")));
+    const cut = rel.lastIndexOf("/");
+    dirs.add(cut < 0 ? "" : `/${rel.slice(0, cut)}`);
   }
   for (const dir of dirs) {
-    const st = lstatSync(`${source}/${dir}`);
-    utimesSync(`${replica}/${dir}`, st.atime, st.mtime);
+    const st = lstatSync(source + dir);
+    utimesSync(replica + dir, st.atime, st.mtime);
   }
 }
 
