@@ -44,7 +44,10 @@ function walk(dir) {
 function rowOf(rel, st, hash, dst, prints = 0) {
   const r = lstatSync(dst, { bigint: true });
   const kind = st.isDirectory() ? "dir" : "file";
-  return { rel, kind, size: kind === "file" ? Number(st.size) : 0, mtime: micros(st.mtimeNs), mode: Number(st.mode) & 0o7777, ino: Number(st.ino), ctime: micros(st.ctimeNs), hash, rIno: Number(r.ino), rCtime: micros(r.ctimeNs), prints };
+  return {
+    rel, kind, size: kind === "file" ? Number(st.size) : 0, mtime: micros(st.mtimeNs), mode: Number(st.mode) & 0o7777, ino: Number(st.ino),
+    ctime: micros(st.ctimeNs), hash, rIno: Number(r.ino), rCtime: micros(r.ctimeNs), prints,
+  };
 }
 
 /** Copies one file through a temporary file renamed over `rel` in the replica. */
