@@ -172,6 +172,27 @@ const sides = (base: string) => ({
   list: join(base, "state", "changed.txt"), fIndex: join(base, "state", "floor-index.db"),
 });
 
+/** Copies an index that synchro closed (and its WAL, should one be left). */
+function copyIndex(from: string, to: string): void {
+  clean(to);
+  for (const side of ["", "-wal"]) if (existsSync(from + side)) copyFileSync(from + side, to + side);
+}
+
+/**
+ * An index that synchro made for one pair and no rows, from a sync of an empty folder: each run
+ * of the floor's first copy writes into a copy of it, so its tables are synchro's own.
+ */
+async function emptyIndex(near: string): Promise<string> {
+  const base = `${near}-empty-index`;
+  clean(base);
+  leftovers.push(base);
+  mkdirSync(join(base, "src"), { recursive: true });
+  const state = join(base, "index.db");
+  const t = await timed(process.execPath, [bin, "sync", join(base, "src"), join(base, "dst"), "--state", state, "--quiet"]);
+  if (t.code !== 0) fail(`could not make an empty index for the floor: ${t.stderr.trim()}`);
+  return state;
+}
+
 /** Empty directories for one copy run, beside `near`; removed when the bench ends. */
 function freshSides(near: string, run: number): ReturnType<typeof sides> {
   const base = `${near}-run${run}`;
@@ -196,8 +217,10 @@ async function smallFiles(): Promise<void> {
   if (wanted("copy")) {
     clean(out.s, out.state, out.r, out.c);
     warmUpCopy(src, out.s);
+    const floorIndex = await emptyIndex(out.s);
     for (let i = 0; i < runs; i++) {
       const o = freshSides(out.s, i);
+      copyIndex(floorIndex, o.fIndex);
       process.stderr.write(`copy run ${i + 1}/${runs}\n`);
       for (const tool of rotated(i, SMALL_COPIERS)) await run(tool, src, ...copyTarget(o, tool), "copy");
       // The last copies go on to the re-sync workloads, at the same paths: the index knows a pair by its paths.
@@ -217,12 +240,11 @@ async function smallFiles(): Promise<void> {
     notes.push(`index: ${(bytes / 1e6).toFixed(1)} MB after the initial copy of ${files} files = ${Math.round(bytes / files)} bytes per file (target ≤ 300)`);
   }
   if (wanted("noop") || wanted("change")) {
-    // The floor's first copy, if it made one, is its replica; its index becomes a copy of synchro's.
+    // The floor's first copy, if it made one, is its replica; synchro's index describes the same
+    // source, so a copy of it serves as the floor's.
     if (!existsSync(out.f)) spawnSync("cp", ["-a", src, out.f]);
-    clean(out.fIndex);
+    copyIndex(out.state, out.fIndex);
     writeFileSync(out.list, "");
-    // synchro's index describes the same source, so a copy of it serves as the floor's.
-    for (const side of ["", "-wal"]) if (existsSync(out.state + side)) copyFileSync(out.state + side, out.fIndex + side);
   }
   if (wanted("noop")) {
     for (let i = 0; i < runs; i++) {

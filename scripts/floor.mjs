@@ -13,7 +13,8 @@
 // file copied is hashed (xxh128, as synchro does) and its row written with its hash and its
 // replica inode and ctime (read first on a re-sync), its operation is recorded for the history,
 // and each directory written has its row and its listing digest with one print per entry. The
-// re-sync takes a copy of synchro's index; the first copy makes the same tables in a new file.
+// index is one synchro made (a copy of its index for a re-sync, one with no rows for a first copy),
+// so its tables are synchro's own.
 // The main thread writes it all in one transaction, between its own top-level entries, while the
 // worker goes on (the worker sends its rows after each of its top-level entries).
 import { Worker, isMainThread, parentPort, threadId, workerData } from "node:worker_threads";
@@ -122,31 +123,15 @@ async function copyHalf(tops, done) {
   if (hasher) await done([], true);
 }
 
-const TABLES = `
-  CREATE TABLE entries (pair INTEGER NOT NULL, dir TEXT NOT NULL, name TEXT NOT NULL, kind INTEGER NOT NULL, size INTEGER NOT NULL,
-    mtime INTEGER NOT NULL, mode INTEGER NOT NULL, ino INTEGER NOT NULL, ctime INTEGER NOT NULL, target TEXT, hash BLOB, r_ino INTEGER,
-    r_ctime INTEGER, PRIMARY KEY (pair, dir, name)) WITHOUT ROWID;
-  CREATE INDEX entries_ino ON entries (pair, ino);
-  CREATE TABLE ops (id INTEGER PRIMARY KEY, run INTEGER NOT NULL, time INTEGER NOT NULL, action TEXT NOT NULL, path TEXT NOT NULL,
-    size INTEGER, from_path TEXT, error TEXT);
-  CREATE INDEX ops_run_time ON ops (run, time);
-  CREATE INDEX ops_time ON ops (time);
-  CREATE TABLE digests (pair INTEGER NOT NULL, dir TEXT NOT NULL, digest TEXT NOT NULL, prints BLOB, PRIMARY KEY (pair, dir));`;
-
-/** The index's side of the floor: synchro's own tables, written as synchro's store writes them. */
+/** The index's side of the floor: synchro's own tables, in an index synchro made, written as its store writes them. */
 function openIndex(file) {
   const db = new (require("better-sqlite3"))(file);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("cache_size = -2000");
   const copy = listed === null;
-  let pair = 1;
-  let run = 1;
-  if (copy) db.exec(TABLES);
-  else {
-    pair = db.prepare("SELECT id FROM pairs ORDER BY id").get().id;
-    run = db.prepare("INSERT INTO runs (pair, trigger, started_at) VALUES (?, 'floor', ?)").run(pair, Date.now()).lastInsertRowid;
-  }
+  const pair = db.prepare("SELECT id FROM pairs ORDER BY id").get().id;
+  const run = db.prepare("INSERT INTO runs (pair, trigger, started_at) VALUES (?, 'floor', ?)").run(pair, Date.now()).lastInsertRowid;
   // Read as synchro reads them: all at once, and only when something changed.
   let prints = null;
   const get = db.prepare("SELECT * FROM entries WHERE pair = ? AND dir = ? AND name = ?");
