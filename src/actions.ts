@@ -12,20 +12,20 @@ import { mayReplaceDir } from "./deletes.ts";
 import { copyStarted, type CopyProgress } from "./progress.ts";
 import { drain, renameLater } from "./placing.ts";
 import { placeQueued, placeQueuedOutside } from "./place-queue.ts";
-import { dstAbs, failed, parentOf, putRow, record, removeRow, srcAbs, type RunState } from "./run.ts";
+import { dstAbs, failed, holdPath, parentOf, putRow, record, removeRow, srcAbs, type HeldPath, type RunState } from "./run.ts";
 
 /** A copy is retried this often when the source keeps changing under it, then left for the next run. */
 const COPY_ATTEMPTS = 3;
 
 /** Copies one file, re-reading the source's stat after each try so a file being written is never recorded as synced. */
 async function copyWithRetry(
-  s: RunState, path: string, entry: Entry, onChunk: (copied: number) => void,
+  s: RunState, path: string, dst: string, entry: Entry, onChunk: (copied: number) => void,
 ): Promise<{ entry: Entry; staged: Staged } | null> {
   let current: Entry | null = entry;
   for (let attempt = 1; attempt <= COPY_ATTEMPTS && current; attempt++) {
     const want: Entry = current;
     try {
-      const staged = await stageFile(srcAbs(s, path), dstAbs(s, path), want, () => statEntry(srcAbs(s, path), want.name), s.deps.signal, onChunk);
+      const staged = await stageFile(srcAbs(s, path), dst, want, () => statEntry(srcAbs(s, path), want.name), s.deps.signal, onChunk);
       return { entry: want, staged };
     } catch (err) {
       if (!(err instanceof SourceChanged)) throw err;
@@ -52,6 +52,7 @@ function replaceExisting(s: RunState, path: string, replaces: Kind | undefined, 
   }
   if (replaces !== "dir" && creating !== "dir") return true;
   removeTree(dstAbs(s, path), path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
+  s.dirs?.forget(path);
   removeRow(s, path, replaces);
   return true;
 }
@@ -69,12 +70,24 @@ async function copyAction(s: RunState, action: CopyAct): Promise<void> {
   // With --backup-dir an update moves the old file aside only when the new one is complete, so a
   // failed copy leaves the replica's file where the index says it is.
   const backup = action.op === "update" && s.cfg.backupDir ? () => moveToBackup(s, path) : undefined;
-  const done = await copyWithRetry(s, path, action.entry, progress.chunk).finally(progress.end);
-  if (done) await place(s, action.op, path, done.entry, done.staged, backup);
+  const held = holdPath(s, path);
+  let done;
+  try {
+    done = await copyWithRetry(s, path, held.dst, action.entry, progress.chunk).finally(progress.end);
+  } catch (err) {
+    held.release();
+    throw err;
+  }
+  if (done) await place(s, action.op, path, done.entry, done.staged, held, backup);
+  else held.release();
 }
 
-/** Renames a complete copy into place and records it: later, off this thread, when the run allows (src/placing.ts). */
-async function place(s: RunState, op: CopyAct["op"], path: string, entry: Entry, staged: Staged, backup?: () => void): Promise<void> {
+/**
+ * Renames a complete copy into place and records it: later, off this thread, when the run allows
+ * (src/placing.ts). `held` is its final name in the directory it was staged in, released once
+ * the rename has landed or failed.
+ */
+async function place(s: RunState, op: CopyAct["op"], path: string, entry: Entry, staged: Staged, held: HeldPath, backup?: () => void): Promise<void> {
   const landed = (written: { hash: string | null; rIno: number; rCtime: number }) => {
     s.touched.add(parentOf(path));
     putRow(s, path, entry, written);
@@ -82,24 +95,40 @@ async function place(s: RunState, op: CopyAct["op"], path: string, entry: Entry,
     record(s, op, path, entry.size);
   };
   if (!s.placings || backup) {
-    landed(placeFile(staged, dstAbs(s, path), backup));
+    let written;
+    try {
+      written = placeFile(staged, held.dst, backup);
+    } finally {
+      held.release();
+    }
+    landed(written);
     return;
   }
-  await renameLater(
-    s.placings, path, staged, dstAbs(s, path), op === "update",
+  const started = renameLater(
+    s.placings, path, staged, held.dst, op === "update",
     () => {
       let written;
       try {
-        written = { hash: staged.hash, ...inodeAndCtime(dstAbs(s, path)) };
+        written = { hash: staged.hash, ...inodeAndCtime(held.dst) };
       } catch (err) {
         // Gone again the moment it landed (someone else's delete): this path's error, not the run's.
         failed(s, path, err);
         return;
+      } finally {
+        held.release();
       }
       landed(written);
     },
-    (err) => failed(s, path, err),
+    (err) => {
+      held.release();
+      failed(s, path, err);
+    },
   );
+  // It throws before the rename starts only (an earlier landing's index failure): nothing will release it then.
+  await started.catch((err) => {
+    held.release();
+    throw err;
+  });
 }
 
 /**
@@ -128,6 +157,8 @@ async function placeAll(s: RunState): Promise<void> {
 export interface PendingCopy {
   action: CopyAct;
   staged: Promise<Staged>;
+  /** The directory it is staged in, held until the copy is placed or discarded. */
+  held: HeldPath;
   /** A large copy's share of the progress line, until it is placed or discarded. */
   progress?: CopyProgress;
 }
@@ -151,12 +182,13 @@ export function canStage(s: RunState, action: Action): action is CopyAct {
 export async function startCopy(s: RunState, action: CopyAct, scan: boolean): Promise<PendingCopy | null> {
   if (action.op === "create" && !scan && (await renameDetected(s, action.path, action.entry))) return null;
   const { path, entry } = action;
-  if (isSmallFile(entry)) return { action, staged: s.stager!.stage(srcAbs(s, path), dstAbs(s, path), entry) };
+  const held = holdPath(s, path);
+  if (isSmallFile(entry)) return { action, held, staged: s.stager!.stage(srcAbs(s, path), held.dst, entry) };
   const progress = copyStarted(s, path, entry.size);
-  const staged = stageFile(srcAbs(s, path), dstAbs(s, path), entry, () => statEntry(srcAbs(s, path), entry.name), s.deps.signal, progress.chunk);
+  const staged = stageFile(srcAbs(s, path), held.dst, entry, () => statEntry(srcAbs(s, path), entry.name), s.deps.signal, progress.chunk);
   // Awaited only at its turn to be placed: a failure until then is not an unhandled rejection.
   staged.catch(() => {});
-  return { action, staged, progress };
+  return { action, held, staged, progress };
 }
 
 /** Renames a staged copy into place and records it; a source that changed meanwhile is copied again here. */
@@ -167,12 +199,13 @@ export async function placeCopy(s: RunState, copy: PendingCopy): Promise<void> {
     staged = await copy.staged;
   } catch (err) {
     copy.progress?.end();
+    copy.held.release();
     if (!(err instanceof SourceChanged) && !(err instanceof StagerGone)) throw err;
     await copyAction(s, copy.action);
     return;
   }
   try {
-    await place(s, copy.action.op, copy.action.path, copy.action.entry, staged);
+    await place(s, copy.action.op, copy.action.path, copy.action.entry, staged, copy.held);
   } finally {
     copy.progress?.end();
   }
@@ -181,7 +214,16 @@ export async function placeCopy(s: RunState, copy: PendingCopy): Promise<void> {
 /** A stopped run's staged copies: each is waited for and its temporary file removed, so none is left behind. */
 export async function discardCopies(s: RunState, copies: readonly PendingCopy[]): Promise<void> {
   s.stager?.flush();
-  await Promise.all(copies.map((c) => c.staged.then(discardStaged, () => {}).finally(() => c.progress?.end())));
+  await Promise.all(
+    copies.map((c) =>
+      c.staged
+        .then(discardStaged, () => {})
+        .finally(() => {
+          c.held.release();
+          c.progress?.end();
+        }),
+    ),
+  );
 }
 
 async function checkAction(s: RunState, action: Extract<Action, { op: "check" }>): Promise<void> {
@@ -312,6 +354,7 @@ export function ensureReplicaDir(s: RunState, path: string, theirs: Entry | null
   }
   if (s.cfg.dryRun) return false;
   removeTree(abs, path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
+  s.dirs?.forget(path);
   makeDir(abs);
   record(s, "mkdir", path, null);
   s.touched.add(path);

@@ -8,6 +8,7 @@ import { SynchroError, errnoOf } from "./errors.ts";
 import { hashBuffer, newHasher } from "./hash.ts";
 import { kernelCopyExclusive } from "./runtime.ts";
 import { entryFromStats, existsQuiet, inodeAndCtime, mtimeOf, type Entry, type Kind } from "./walk.ts";
+import { fdPath } from "./replica/dirs.ts";
 
 /**
  * The only module that writes the replica. Every file lands under a temporary name in its
@@ -338,8 +339,10 @@ export interface Removed {
 }
 
 /**
- * Removes a replica entry, depth first. Each level is lstat'ed and links are unlinked, never
- * followed: a symlink planted in the replica cannot lead a delete outside it.
+ * Removes a replica entry, depth first, never through a link: each directory is opened with
+ * O_NOFOLLOW and emptied through its descriptor (src/replica/dirs.ts), so a directory swapped for
+ * a symlink between the lstat and the open fails the open, and one swapped after it is still the
+ * directory we opened. `abs` must name the entry from its parent's anchor.
  */
 export function removeTree(abs: string, rel: string, onRemoved: (r: Removed) => void): void {
   let st;
@@ -354,8 +357,15 @@ export function removeTree(abs: string, rel: string, onRemoved: (r: Removed) => 
     onRemoved({ path: rel, kind: st.isSymbolicLink() ? "symlink" : "file", size: st.isFile() ? st.size : null });
     return;
   }
-  if ((st.mode & 0o200) === 0) chmodSync(abs, (st.mode & 0o7777) | 0o700);
-  for (const name of readdirSync(abs)) removeTree(`${abs}/${name}`, `${rel}/${name}`, onRemoved);
+  const fd = openSync(abs, constants.O_RDONLY | O_NOFOLLOW | O_DIRECTORY);
+  try {
+    const mode = fstatSync(fd).mode;
+    if ((mode & 0o200) === 0) fchmodSync(fd, (mode & 0o7777) | 0o700);
+    const here = fdPath(fd, abs);
+    for (const name of readdirSync(here)) removeTree(`${here}/${name}`, `${rel}/${name}`, onRemoved);
+  } finally {
+    closeSync(fd);
+  }
   rmdirSync(abs);
   onRemoved({ path: rel, kind: "dir", size: null });
 }

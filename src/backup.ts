@@ -9,6 +9,7 @@ import { dstAbs, record, type RunState } from "./run.ts";
 export function moveToBackup(s: RunState, path: string): void {
   const to = `${s.cfg.backupDir}/${s.backupStamp}/${path}`;
   if (moveAside(dstAbs(s, path), to)) record(s, "backup", path, null, { from: to });
+  s.dirs?.forget(path);
 }
 
 /** Stamps are ISO times with ':' and '.' as '-': 2026-11-25T03-04-05-678Z. */

@@ -98,6 +98,7 @@ function deleteOne(s: RunState, d: PendingDelete): void {
     openParent(s, d.path);
     if (s.cfg.backupDir) moveToBackup(s, d.path);
     else removeTree(dstAbs(s, d.path), d.path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
+    if (d.kind === "dir") s.dirs?.forget(d.path);
     removeRow(s, d.path, d.kind);
     s.touched.add(parentOf(d.path));
   } catch (err) {

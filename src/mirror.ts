@@ -131,6 +131,7 @@ async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promi
     result = err instanceof SynchroError && err.code === "ABORTED" ? "aborted" : "failed";
     throw err;
   } finally {
+    s.dirs?.close();
     finishRun(cfg, deps, s, runId, result, scan, !scope.keepLock);
   }
   const summary: SyncSummary = {

@@ -60,6 +60,11 @@ export function tryRename(s: RunState, path: string, entry: Entry): boolean {
       // A moved dir that is itself read-only needs write access to rewrite its ".." entry.
       if (row.kind === "dir") openParent(s, `${from}/.`);
       renameEntry(dstAbs(s, from), dstAbs(s, path));
+      // Open descriptors of the moved directory would still name it under its old path.
+      if (row.kind === "dir") {
+        s.dirs?.forget(from);
+        s.dirs?.forget(path);
+      }
       s.deps.store.write(() => s.deps.store.entries.move(s.pair, from, path));
       // The row left `from`'s directory; rows that moved with a directory are no longer where they were followed.
       noteRow(s, parentOf(from), row.name, null);

@@ -18,6 +18,7 @@ import { syncFrom } from "./sync-dir.ts";
 import { newPlaceQueue, type PlaceQueue } from "./place-queue.ts";
 import { storedPrints } from "./changed-entries.ts";
 import { emitProgress, newProgress, progressTick, type ProgressState } from "./progress.ts";
+import { openReplicaDirs, type DirHandle, type ReplicaDirs } from "./replica/dirs.ts";
 
 export interface RunDeps {
   store: Store;
@@ -114,10 +115,46 @@ export interface RunState {
   tracked: Map<string, Tracked>;
   /** Where the source walk returns to when it lists from inside a directory (see listDir), or null not to. */
   home: string | null;
+  /** Replica directories opened without following links, through which every write goes (src/replica/dirs.ts); null on a dry run, which writes nothing. */
+  dirs: ReplicaDirs | null;
 }
 
 export const srcAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.source : `${s.cfg.source}/${path}`);
-export const dstAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.replica : `${s.cfg.replica}/${path}`);
+/**
+ * A replica path for a call made now: its parent directory's anchor (see src/replica/dirs.ts)
+ * plus its name, so no link in the replica is followed on the way. The root is the configured
+ * path, whose own last component the anchor's open proves is no link.
+ */
+export const dstAbs = (s: RunState, path: string): string => {
+  if (path === "") return s.cfg.replica;
+  if (!s.dirs) return `${s.cfg.replica}/${path}`;
+  const i = path.lastIndexOf("/");
+  return i < 0 ? `${s.dirs.at("")}/${path}` : `${s.dirs.at(path.slice(0, i))}/${path.slice(i + 1)}`;
+};
+
+/** A replica directory itself, for listing it: its own anchor, which readdir follows to the directory it holds. */
+export const dstDir = (s: RunState, dir: string): string => (s.dirs ? s.dirs.at(dir) : dir === "" ? s.cfg.replica : `${s.cfg.replica}/${dir}`);
+
+/** A replica path held for a use after this call returns: a copy's final name, valid until `release`. */
+export interface HeldPath {
+  dst: string;
+  release(): void;
+}
+
+export function holdPath(s: RunState, path: string): HeldPath {
+  if (!s.dirs) return { dst: dstAbs(s, path), release() {} };
+  const dirs = s.dirs;
+  const h: DirHandle = dirs.hold(parentOf(path));
+  let held = true;
+  return {
+    dst: `${h.path}/${baseName(path)}`,
+    release() {
+      if (!held) return;
+      held = false;
+      dirs.release(h);
+    },
+  };
+}
 export const baseName = (path: string): string => path.slice(path.lastIndexOf("/") + 1);
 export const parentOf = (path: string): string => {
   const i = path.lastIndexOf("/");
@@ -243,6 +280,7 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     queue: newPlaceQueue(),
     tracked: new Map(),
     home: walkHome(deps),
+    dirs: cfg.dryRun ? null : openReplicaDirs(cfg.replica),
   };
 }
 

@@ -17,6 +17,13 @@ const granted = (desc: { name: string; kind?: string }): boolean =>
 /** access() checks the uid: Deno's --allow-sys=uid. */
 export const mayCheckAccess = (): boolean => granted({ name: "sys", kind: "uid" });
 
+/**
+ * Paths under /proc/self/fd, through which replica writes are anchored (src/replica/dirs.ts):
+ * Deno allows them only with every permission (--allow-all), as they could reach any open file.
+ */
+export const mayUseProcFd = (): boolean =>
+  typeof Deno === "undefined" || ["read", "write", "net", "env", "sys", "run", "ffi"].every((name) => granted({ name }));
+
 /** process.kill(pid, 0), to see whether a lock holder lives: Deno's --allow-run. */
 export const maySignal = (): boolean => granted({ name: "run" });
 

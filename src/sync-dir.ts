@@ -11,7 +11,7 @@ import { listingPrints, matchesIndex, listingDigest } from "./digest.ts";
 import { staleRows, track, walked } from "./redigest.ts";
 import { diffListing, readChanged, storedPrints, type Changed } from "./changed-entries.ts";
 import { notePlanned } from "./progress.ts";
-import { baseName, dstAbs, failed, maybeYield, putRow, record, removeRow, srcAbs, turnDue, type RunState } from "./run.ts";
+import { baseName, dstAbs, dstDir, failed, maybeYield, putRow, record, removeRow, srcAbs, turnDue, type RunState } from "./run.ts";
 
 /**
  * One source directory at a time: list it (or take the walk-ahead worker's listing), plan it
@@ -79,7 +79,10 @@ async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean,
     // dir this run just made is empty and goes now; anything older waits for the deferred deletes.
     s.deps.logger.info(`${dir}: vanished from the source during the run`);
     const indexed = s.deps.store.entries.get(s.pair, dir) !== null;
-    if (!indexed && !s.cfg.dryRun && removeEmptyDir(dstAbs(s, dir))) record(s, "rmdir", dir, null);
+    if (!indexed && !s.cfg.dryRun && removeEmptyDir(dstAbs(s, dir))) {
+      s.dirs?.forget(dir);
+      record(s, "rmdir", dir, null);
+    }
     else s.pendingDeletes.push({ path: dir, kind: "dir", indexed, after: s.renamedAway.size });
     return;
   }
@@ -281,7 +284,15 @@ function reportSkipped(s: RunState, dir: string, listing: Listing): void {
 
 /** Lists the replica side of a directory, removing temporary files a crashed run left behind. */
 function listReplica(s: RunState, dir: string): Entry[] {
-  const listing = listDir(dstAbs(s, dir));
+  let at: string;
+  try {
+    at = dstDir(s, dir);
+  } catch (err) {
+    // Opened without following links: missing is empty, a link or a file in the way is this directory's error.
+    if (errnoOf(err) === "ENOENT") return [];
+    throw err;
+  }
+  const listing = listDir(at);
   if (listing.error) {
     if (listing.error.code === "ENOENT") return [];
     throw Object.assign(new Error(listing.error.message), { code: listing.error.code, path: dstAbs(s, dir) });
