@@ -8,7 +8,7 @@ import {
 import { StagerGone } from "./stager.ts";
 import { tryRename } from "./renames.ts";
 import { moveToBackup } from "./backup.ts";
-import { mayReplaceDir } from "./deletes.ts";
+import type { Replacement } from "./deletes.ts";
 import { copyStarted, type CopyProgress } from "./progress.ts";
 import { drain, renameLater } from "./placing.ts";
 import { placeQueued, placeQueuedOutside } from "./place-queue.ts";
@@ -39,22 +39,39 @@ async function copyWithRetry(
 }
 
 /**
- * Clears the way for a new entry of another type. rename() already replaces a file or a link
- * atomically, so only a directory in the way, or anything in the way of a new directory, is removed.
+ * Clears the way for a new entry of another type: a file or a link (a directory in the way waits
+ * for the delete phase, see deferReplacement). rename() already replaces a file or a link
+ * atomically, so only what stands in the way of a new directory is removed.
  */
-function replaceExisting(s: RunState, path: string, replaces: Kind | undefined, creating: Kind): boolean {
-  if (!replaces || s.cfg.dryRun) return true;
-  if (replaces === "dir" && !mayReplaceDir(s, path)) return false;
+function replaceExisting(s: RunState, path: string, replaces: Kind | undefined, creating: Kind): void {
+  if (!replaces || s.cfg.dryRun) return;
   if (s.cfg.backupDir) {
     moveToBackup(s, path);
     removeRow(s, path, replaces);
-    return true;
+    return;
   }
-  if (replaces !== "dir" && creating !== "dir") return true;
+  if (creating !== "dir") return;
   removeTree(dstAbs(s, path), path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
-  s.dirs?.forget(path);
   removeRow(s, path, replaces);
-  return true;
+}
+
+/**
+ * A file or link where a replica directory stands: the directory goes with the run's other
+ * deletions, under one delete limit and never after errors, and its replacement is made then
+ * (src/deletes.ts). `indexed` as for any delete: the index, not a replica listing, knows it.
+ */
+function deferReplacement(s: RunState, action: Replacement, scan: boolean): void {
+  s.pendingDeletes.push({ path: action.path, kind: "dir", indexed: !scan, after: s.renamedAway.size, then: { ...action, replaces: undefined } });
+}
+
+/** Makes a replacement in the delete phase, once the directory in its way is gone: the run's Replace (src/deletes.ts). */
+export async function applyReplacement(s: RunState, action: Replacement): Promise<void> {
+  try {
+    if (action.op === "create") await copyAction(s, action);
+    else symlinkAction(s, action);
+  } catch (err) {
+    failed(s, action.path, err);
+  }
 }
 
 type CopyAct = Extract<Action, { op: "create" | "update" }>;
@@ -65,7 +82,7 @@ async function copyAction(s: RunState, action: CopyAct): Promise<void> {
     record(s, action.op, path, action.entry.size);
     return;
   }
-  if (action.op === "create" && !replaceExisting(s, path, action.replaces, "file")) return;
+  if (action.op === "create") replaceExisting(s, path, action.replaces, "file");
   const progress = copyStarted(s, path, action.entry.size);
   // With --backup-dir an update moves the old file aside only when the new one is complete, so a
   // failed copy leaves the replica's file where the index says it is.
@@ -146,12 +163,6 @@ async function renameDetected(s: RunState, path: string, entry: Entry): Promise<
 
 /** Whether a copy is still on its way: queued to be placed, or its rename in flight. */
 const unplaced = (s: RunState): boolean => s.queue.items.length > 0 || (s.placings !== null && s.placings.inFlight.size > 0);
-
-/** Places every copy queued and waits for the renames in flight: the replica and the index then agree on every path. */
-async function placeAll(s: RunState): Promise<void> {
-  await placeQueued(s);
-  if (s.placings) await drain(s.placings);
-}
 
 /** A copy started ahead of its turn, waiting to be placed: a small file on the stage worker (src/stager.ts), or a large one on libuv's threads. */
 export interface PendingCopy {
@@ -260,7 +271,7 @@ async function metaAction(s: RunState, path: string, entry: Entry, hash: string 
 
 function symlinkAction(s: RunState, action: Extract<Action, { op: "symlink" }>): void {
   if (!s.cfg.dryRun) {
-    if (!replaceExisting(s, action.path, action.replaces, "symlink")) return;
+    replaceExisting(s, action.path, action.replaces, "symlink");
     putRow(s, action.path, action.entry, makeSymlink(dstAbs(s, action.path), action.entry));
     s.touched.add(parentOf(action.path));
   }
@@ -281,13 +292,14 @@ export interface Subdir {
 
 /** Runs one planned action; returns the directory to walk into next, if the action was a directory. */
 export async function applyAction(s: RunState, action: Action, scan: boolean, theirs: Entry | null): Promise<Subdir | null> {
-  // Replacing a directory is refused after any error of the run (deletes.ts): a copy still on
-  // its way may yet fail, so it must land first.
-  if ("replaces" in action && action.replaces === "dir") await placeAll(s);
   switch (action.op) {
     case "create":
     case "symlink":
     case "mkdir":
+      if (action.op !== "mkdir" && action.replaces === "dir") {
+        deferReplacement(s, action, scan);
+        return null;
+      }
       if (!scan && !action.replaces && (await renameDetected(s, action.path, action.entry))) {
         // A dry run moved nothing, so the index has nothing under the new name to compare with.
         return action.op === "mkdir" && !s.cfg.dryRun ? { path: action.path, entry: action.entry, scan: false, fresh: true } : null;
@@ -296,7 +308,7 @@ export async function applyAction(s: RunState, action: Action, scan: boolean, th
       else if (action.op === "symlink") symlinkAction(s, action);
       else {
         if (!s.cfg.dryRun) {
-          if (!replaceExisting(s, action.path, action.replaces, "dir")) return null;
+          replaceExisting(s, action.path, action.replaces, "dir");
           makeDir(dstAbs(s, action.path));
           s.touched.add(parentOf(action.path));
           s.touched.add(action.path);

@@ -3,11 +3,12 @@ import { SynchroError, errnoOf } from "./errors.ts";
 import { maySignal } from "./runtime.ts";
 import type { Config } from "./config.ts";
 import { statEntry } from "./walk.ts";
-import { newRunState, walkAndApply, type RunDeps, type SyncSummary } from "./run.ts";
+import { emptyCounts, newRunState, walkAndApply, type RunDeps, type SyncSummary } from "./run.ts";
+import { silentLogger } from "./events.ts";
 import { walkDirs } from "./rescan.ts";
 import { pruneBackups } from "./backup.ts";
 import type { RunRecord, RunResult } from "./store/runs.ts";
-import { isBusy, isCorrupt } from "./store/store.ts";
+import { isBusy, isCorrupt, type Pair } from "./store/store.ts";
 
 export type RunConfig = Config & { sourceExists: boolean };
 
@@ -104,13 +105,55 @@ export async function syncOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope = 
   }
 }
 
-/** Guards, lock, walk/plan/apply (the whole tree, or the scope's directories), deletes last, and the run's record in the index. */
+type Refusal = { refused: number; limit: number };
+
+/** A run, refused at the delete limit when over it. */
 async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<SyncSummary> {
+  const { summary, refused } = await runOnce(cfg, deps, scope);
+  if (refused.refused > 0 && !cfg.dryRun) throw deleteLimit(refused, summary);
+  return summary;
+}
+
+const deleteLimit = (refused: Refusal, summary: SyncSummary): SynchroError =>
+  new SynchroError("DELETE_LIMIT", `refusing to delete ${refused.refused} entries (limit ${refused.limit}); use --force or raise --max-delete`, { summary });
+
+/**
+ * Whether this run is to list a replica that holds entries: a first run into a folder synchro
+ * never saw, --full, or a run after a crash. What such a run deletes is known only once both
+ * trees are listed, and the replica's files are not (or no longer known to be) synchro's, so it
+ * plans the whole run first (see planFirst).
+ */
+function listsAFullReplica(cfg: RunConfig, deps: RunDeps, scope: RunScope, known: Pair | null, indexed: number, replicaMissing: boolean): boolean {
+  if (cfg.dryRun || cfg.force || replicaMissing || ("percent" in cfg.maxDelete && cfg.maxDelete.percent >= 100)) return false;
+  const last = known ? deps.store.runs.last(known.id) : null;
+  const scans = indexed === 0 || deps.store.rebuiltFrom !== null || (last !== null && mustRescan(last)) || (cfg.full && !scope.dirs);
+  return scans && readdirSync(cfg.replica).length > 0;
+}
+
+/**
+ * Plans the whole run as a dry run before the first write, so that a run over the delete limit is
+ * refused having changed nothing: a first run into a folder of the user's own would otherwise
+ * overwrite the files it shares with the source before it found what it must delete. Its
+ * warnings are the run's only when it refuses; otherwise the real run says them again.
+ */
+async function planFirst(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<void> {
+  const warnings: string[] = [];
+  const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
+  const dry = await runOnce({ ...cfg, dryRun: true }, { ...deps, logger, onEvent: undefined }, scope);
+  if (dry.refused.refused === 0) return;
+  for (const w of warnings) deps.logger.warn(w);
+  const { plan: _plan, ...rest } = dry.summary;
+  throw deleteLimit(dry.refused, { ...rest, dryRun: false, result: "refused", counts: emptyCounts(), bytes: 0 });
+}
+
+/** Guards, lock, walk/plan/apply (the whole tree, or the scope's directories), deletes last, and the run's record in the index. */
+async function runOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<{ summary: SyncSummary; refused: Refusal }> {
   const { store, now } = deps;
   const known = store.pair(cfg.source, cfg.replica, false);
   const indexed = known ? store.entries.count(known.id) : 0;
   guardSource(cfg, indexed);
   const replicaMissing = guardReplica(cfg, indexed);
+  if (listsAFullReplica(cfg, deps, scope, known, indexed, replicaMissing)) await planFirst(cfg, deps, scope);
   const pair = cfg.dryRun ? known : store.pair(cfg.source, cfg.replica, true);
   if (!cfg.dryRun) await takeLock(cfg, deps);
   // A run starts once it holds the lock: time spent in --wait is not the run's.
@@ -122,7 +165,7 @@ async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promi
   // A run that queued behind another (--wait) counts again: that one may have changed the index.
   const s = newRunState(cfg, deps, pair?.id ?? -1, runId, cfg.wait && pair ? store.entries.count(pair.id) : indexed);
   let result: RunResult = "failed";
-  let refused = { refused: 0, limit: 0 };
+  let refused: Refusal = { refused: 0, limit: 0 };
   try {
     const root = statEntry(cfg.source, "")!;
     refused = scope.dirs && !scan ? await walkDirs(s, root, scope.dirs) : await walkAndApply(s, root, scan);
@@ -149,10 +192,7 @@ async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promi
     errors: s.errors,
     ...(cfg.dryRun ? { plan: s.plan } : {}),
   };
-  if (refused.refused > 0 && !cfg.dryRun) {
-    throw new SynchroError("DELETE_LIMIT", `refusing to delete ${refused.refused} entries (limit ${refused.limit}); use --force or raise --max-delete`, { summary });
-  }
-  return summary;
+  return { summary, refused };
 }
 
 function finishRun(cfg: RunConfig, deps: RunDeps, s: ReturnType<typeof newRunState>, runId: number | null, result: RunResult, scan: boolean, unlock: boolean): void {

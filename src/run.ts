@@ -15,6 +15,7 @@ import { digestSalt } from "./digest.ts";
 import { startWalkAhead, type WalkAhead, type WarmWorker } from "./walk-ahead.ts";
 import { noteRow, storeSettled, untrack, type Tracked } from "./redigest.ts";
 import { syncFrom } from "./sync-dir.ts";
+import { applyReplacement } from "./actions.ts";
 import { newPlaceQueue, type PlaceQueue } from "./place-queue.ts";
 import { storedPrints } from "./changed-entries.ts";
 import { emitProgress, newProgress, progressTick, type ProgressState } from "./progress.ts";
@@ -52,7 +53,7 @@ export interface SyncSummary {
   plan?: { action: OpAction; path: string; size: number | null; from?: string }[];
 }
 
-const emptyCounts = (): Counts => ({ create: 0, update: 0, delete: 0, mkdir: 0, rmdir: 0, symlink: 0, meta: 0, rename: 0, backup: 0, error: 0, adopt: 0 });
+export const emptyCounts = (): Counts => ({ create: 0, update: 0, delete: 0, mkdir: 0, rmdir: 0, symlink: 0, meta: 0, rename: 0, backup: 0, error: 0, adopt: 0 });
 
 /**
  * V8 runs steps of its garbage collection as tasks between event-loop turns. Since copies are
@@ -86,9 +87,6 @@ export interface RunState {
   /** How many entries the replica held before this run: the base of a percentage delete limit. */
   replicaEntries: number;
   replicaSeen: number;
-  /** Entries removed (or refused) while replacing a directory with a file or link, for the delete limit. */
-  inlineDeletes: number;
-  refusedDeletes: number;
   progress: ProgressState;
   /** On a targeted (watch) run: each directory walked, true when its whole subtree was. */
   walked: Map<string, boolean> | null;
@@ -264,8 +262,6 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     renamedAway: new Map(), touched: new Set(), backupStamp: stamp, lastTurn: deps.now(),
     replicaEntries: indexed,
     replicaSeen: 0,
-    inlineDeletes: 0,
-    refusedDeletes: 0,
     progress: newProgress(deps.now(), indexed),
     walked: null,
     vouched: new Set(),
@@ -344,7 +340,7 @@ export async function finishWalk(s: RunState, rootEntry: Entry, scan: boolean): 
   s.deps.store.commit();
   s.lastTurn = -Infinity;
   await maybeYield(s, "");
-  const outcome = applyDeletes(s);
+  const outcome = await applyDeletes(s, applyReplacement);
   if (!s.cfg.dryRun) storeSettled(s);
   settleTouchedDirs(s, rootEntry);
   emitProgress(s, "", true);

@@ -2,7 +2,7 @@ import { SynchroError, errnoOf } from "./errors.ts";
 import { loadHasher } from "./hash.ts";
 import { inodeAndCtime, listDir, statEntry, type Entry, type Kind, type Listing } from "./walk.ts";
 import { planDir, joinPath, sameMtime } from "./plan.ts";
-import { isTempName, removeEmptyDir, removeTree, setMeta } from "./apply.ts";
+import { isRealDir, isTempName, removeEmptyDir, removeTree, setMeta } from "./apply.ts";
 import { applyAction, canStage, discardCopies, ensureReplicaDir, placeCopy, startCopy, type Subdir } from "./actions.ts";
 import { afterQueued, placeQueued, queueCopy, takeQueuedCopies } from "./place-queue.ts";
 import { stageMin, startStager } from "./stager.ts";
@@ -284,6 +284,8 @@ function reportSkipped(s: RunState, dir: string, listing: Listing): void {
 
 /** Lists the replica side of a directory, removing temporary files a crashed run left behind. */
 function listReplica(s: RunState, dir: string): Entry[] {
+  // A dry run made no directory: where a file or a link stands, the run would make a new, empty one.
+  if (s.cfg.dryRun && dir !== "" && !isRealDir(dstAbs(s, dir))) return [];
   let at: string;
   try {
     at = dstDir(s, dir);
