@@ -92,6 +92,10 @@ export async function applyDeletes(s: RunState, replace: Replace): Promise<{ ref
     s.deps.logger.warn(`skipping ${total} deletions because this run had ${s.errors.length} errors`);
     return { refused: 0, limit };
   }
+  if (s.deferDeletes !== null && !s.cfg.dryRun) {
+    s.deps.logger.warn(`skipping ${total} deletions because ${s.deferDeletes}; the next run makes them`);
+    return { refused: 0, limit };
+  }
   for (const { d } of counted) {
     if (!deleteOne(s, d) || !d.then) continue;
     await replace(s, d.then);

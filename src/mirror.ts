@@ -171,7 +171,7 @@ async function runOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<
     refused = scope.dirs && !scan ? await walkDirs(s, root, scope.dirs) : await walkAndApply(s, root, scan);
     result = refused.refused > 0 ? "refused" : s.errors.length > 0 ? "partial" : "ok";
   } catch (err) {
-    result = err instanceof SynchroError && err.code === "ABORTED" ? "aborted" : "failed";
+    result = !(err instanceof SynchroError) ? "failed" : err.code === "ABORTED" ? "aborted" : err.exitCode === 3 ? "refused" : "failed";
     throw err;
   } finally {
     s.dirs?.close();

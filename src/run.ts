@@ -1,3 +1,4 @@
+import { lstatSync } from "node:fs";
 import { SynchroError } from "./errors.ts";
 import type { Config } from "./config.ts";
 import type { Logger, SyncEvent } from "./events.ts";
@@ -115,6 +116,12 @@ export interface RunState {
   home: string | null;
   /** Replica directories opened without following links, through which every write goes (src/replica/dirs.ts); null on a dry run, which writes nothing. */
   dirs: ReplicaDirs | null;
+  /** The source root's device and inode when the run started: another file system mounted there, or none, is not the source the walk listed. */
+  sourceId: string | null;
+  /** Source directories a parent listed that were gone when the walk came to them. */
+  vanishedDirs: number;
+  /** Why this run's deletions wait for the next run, if they do. */
+  deferDeletes: string | null;
 }
 
 export const srcAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.source : `${s.cfg.source}/${path}`);
@@ -254,6 +261,30 @@ function walkHome(deps: RunDeps): string | null {
   }
 }
 
+/** A directory's device and inode, or null when nothing is there. */
+function identityOf(abs: string): string | null {
+  try {
+    const st = lstatSync(abs, { bigint: true });
+    return st.isDirectory() ? `${st.dev}:${st.ino}` : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Before any deletion: is the source still the one the walk started in? A disk unmounted during
+ * the run leaves its empty mount point (another device) or nothing, and the directories not yet
+ * walked read as gone: mirroring that would delete them from the replica. Refused like a source
+ * that vanished before the run. A directory that vanished under a source that is still there
+ * (someone deleted it meanwhile) only puts this run's deletions off, as rclone does after errors.
+ */
+function checkSourceStill(s: RunState): void {
+  if (identityOf(s.cfg.source) !== s.sourceId) {
+    throw new SynchroError("SOURCE_VANISHED", `source ${s.cfg.source} is gone or another file system was mounted there during the run; is a disk unmounted? Nothing was deleted`);
+  }
+  if (s.vanishedDirs > 0) s.deferDeletes = `${s.vanishedDirs} source director${s.vanishedDirs === 1 ? "y" : "ies"} vanished during the run`;
+}
+
 /** `indexed` is the index's entry count for the pair, which the caller has already read (a count walks every row). */
 export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: number | null, indexed: number): RunState {
   const stamp = new Date(deps.now()).toISOString().replace(/[:.]/g, "-");
@@ -277,6 +308,9 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     tracked: new Map(),
     home: walkHome(deps),
     dirs: cfg.dryRun ? null : openReplicaDirs(cfg.replica),
+    sourceId: identityOf(cfg.source),
+    vanishedDirs: 0,
+    deferDeletes: null,
   };
 }
 
@@ -340,6 +374,7 @@ export async function finishWalk(s: RunState, rootEntry: Entry, scan: boolean): 
   s.deps.store.commit();
   s.lastTurn = -Infinity;
   await maybeYield(s, "");
+  checkSourceStill(s);
   const outcome = await applyDeletes(s, applyReplacement);
   if (!s.cfg.dryRun) storeSettled(s);
   settleTouchedDirs(s, rootEntry);

@@ -78,6 +78,7 @@ async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean,
     // Gone between its parent's listing and now: like a vanished file, info and exit 0. A replica
     // dir this run just made is empty and goes now; anything older waits for the deferred deletes.
     s.deps.logger.info(`${dir}: vanished from the source during the run`);
+    s.vanishedDirs++;
     const indexed = s.deps.store.entries.get(s.pair, dir) !== null;
     if (!indexed && !s.cfg.dryRun && removeEmptyDir(dstAbs(s, dir))) {
       s.dirs?.forget(dir);
