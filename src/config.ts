@@ -5,6 +5,7 @@ import picomatch from "picomatch";
 import { mayCheckAccess } from "./runtime.ts";
 import { SynchroError, errnoOf, type ErrorCode } from "./errors.ts";
 import type { Kind } from "./walk.ts";
+import { givenSettings, type PairSettings } from "./settings.ts";
 
 /** Everything a run needs, checked once: absolute real paths, compiled excludes, parsed limits. */
 export interface Config {
@@ -22,6 +23,8 @@ export interface Config {
   readonly keepDays: number | null;
   readonly historyDays: number;
   readonly wait: boolean;
+  /** The options of these that the pair remembers, in their stored form (src/settings.ts). */
+  readonly settings: PairSettings;
 }
 
 export type DeleteLimit = { count: number } | { percent: number };
@@ -43,6 +46,8 @@ export interface ConfigOptions extends PathOptions {
   keep?: number | string;
   historyDays?: number | string;
   wait?: boolean;
+  /** Forget the settings stored for this pair: only these options (and the defaults) count. */
+  reset?: boolean;
 }
 
 export const IGNORE_FILE = ".synchroignore";
@@ -208,5 +213,6 @@ export function resolveConfig(opts: ConfigOptions): Config & { sourceExists: boo
     keepDays: opts.keep === undefined ? null : parsePositive("--keep", opts.keep),
     historyDays: opts.historyDays === undefined ? 180 : parsePositive("--history-days", opts.historyDays),
     wait: !!opts.wait,
+    settings: { ...givenSettings(opts), ...(backupDir ? { backupDir } : {}) },
   });
 }

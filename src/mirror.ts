@@ -5,6 +5,7 @@ import type { Config } from "./config.ts";
 import { statEntry } from "./walk.ts";
 import { emptyCounts, newRunState, walkAndApply, type RunDeps, type SyncSummary } from "./run.ts";
 import { silentLogger } from "./events.ts";
+import { settingChanges } from "./settings.ts";
 import { walkDirs } from "./rescan.ts";
 import { pruneBackups } from "./backup.ts";
 import type { RunRecord, RunResult } from "./store/runs.ts";
@@ -107,6 +108,14 @@ export async function syncOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope = 
 
 type Refusal = { refused: number; limit: number };
 
+/** Stores the settings a run uses as the pair's own; a change from what it stored before is logged. */
+function rememberSettings(cfg: RunConfig, deps: RunDeps, pair: number): void {
+  const before = deps.store.settings(pair);
+  const changes = settingChanges(before, cfg.settings);
+  for (const change of changes) deps.logger.info(`this pair's setting changed: ${change}`);
+  if (before === null || changes.length > 0) deps.store.saveSettings(pair, cfg.settings);
+}
+
 /** A run, refused at the delete limit when over it. */
 async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<SyncSummary> {
   const { summary, refused } = await runOnce(cfg, deps, scope);
@@ -159,6 +168,7 @@ async function runOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<
   // A run starts once it holds the lock: time spent in --wait is not the run's.
   const started = now();
   const runId = cfg.dryRun || !pair ? null : store.runs.start(pair.id, deps.trigger, started);
+  if (runId !== null) rememberSettings(cfg, deps, pair!.id);
   const previous = !pair ? null : runId !== null ? store.runs.previous(pair.id, runId) : store.runs.last(pair.id);
   const mustScan = indexed === 0 || replicaMissing || store.rebuiltFrom !== null || (previous !== null && mustRescan(previous));
   const scan = mustScan || (cfg.full && !scope.dirs);

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { SynchroError } from "./errors.ts";
 import { resolveConfig, type ConfigOptions } from "./config.ts";
+import { withStored } from "./settings.ts";
 import { silentLogger, type Logger, type SyncEvent } from "./events.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { syncOnce, type RunConfig, type RunScope } from "./mirror.ts";
@@ -55,12 +56,13 @@ export async function openSession(options: SyncOptions): Promise<Session> {
     warm?.close();
     throw err;
   }
+  const merged = configWithStored(options, cfg, store);
   return {
-    cfg,
+    cfg: merged,
     store,
     async run(trigger, signal, scope) {
       try {
-        return await syncOnce(cfg, { store, logger, now, trigger, onEvent: options.onEvent, signal: signal ?? options.signal, warm, ownsProcess: options.ownsProcess }, scope);
+        return await syncOnce(merged, { store, logger, now, trigger, onEvent: options.onEvent, signal: signal ?? options.signal, warm, ownsProcess: options.ownsProcess }, scope);
       } finally {
         // Only the first run may take it; one that did not (a scan) must not leave it idle for a whole watch.
         warm?.close();
@@ -71,6 +73,17 @@ export async function openSession(options: SyncOptions): Promise<Session> {
       store.close();
     },
   };
+}
+
+/**
+ * The run's config: the options given, and for each setting the pair remembers that they leave
+ * unset, the stored one (src/settings.ts); with `reset`, the options alone.
+ */
+export function configWithStored(options: ConfigOptions, cfg: RunConfig, store: Store): RunConfig {
+  if (options.reset) return cfg;
+  const known = store.pair(cfg.source, cfg.replica, false);
+  const stored = known ? store.settings(known.id) : null;
+  return stored ? resolveConfig(withStored(options, stored)) : cfg;
 }
 
 /** A walk-ahead worker started now, while the index opens, when the index looks large enough to use one (see mayWarm). */

@@ -4,6 +4,8 @@ import { resolveConfig, defaultStatePath } from "./config.ts";
 import { findDrift, type Drift } from "./drift.ts";
 import { silentLogger } from "./events.ts";
 import { syncOnce } from "./mirror.ts";
+import { configWithStored } from "./session.ts";
+import type { PairSettings } from "./settings.ts";
 import { openStore, type Store } from "./store/store.ts";
 import type { RunRecord, RunResult, Trigger } from "./store/runs.ts";
 import type { OpAction } from "./store/ops.ts";
@@ -27,6 +29,8 @@ export interface PairStatus {
   pending: { action: OpAction; path: string; from?: string }[];
   drift: Drift[];
   lastRun: RunInfo | null;
+  /** The pair's settings this status planned with: the stored ones, unless options overrode them. */
+  settings: PairSettings;
 }
 
 export interface PairSummary {
@@ -90,9 +94,12 @@ export async function status(options: StatusOptions & { source?: string; replica
       store.close();
     }
   }
-  const cfg = resolveConfig({ source: options.source!, replica: options.replica!, state: options.state, exclude: options.exclude, dryRun: true });
-  const store = await openForReading(cfg.state, now);
+  const given = { source: options.source!, replica: options.replica!, state: options.state, exclude: options.exclude, dryRun: true };
+  const base = resolveConfig(given);
+  const store = await openForReading(base.state, now);
   try {
+    // The settings the pair's syncs use: status plans what they would do.
+    const cfg = configWithStored(given, base, store);
     const dry = await syncOnce(cfg, { store, logger: silentLogger, now, trigger: "sync" });
     const pending = (dry.plan ?? []).map((p) => ({ action: p.action, path: p.path, ...(p.from ? { from: p.from } : {}) }));
     const pair = store.pair(cfg.source, cfg.replica, false);
@@ -100,7 +107,7 @@ export async function status(options: StatusOptions & { source?: string; replica
       ? await findDrift({ source: cfg.source, replica: cfg.replica, pair: pair.id, entries: store.entries, isExcluded: cfg.isExcluded, verify: !!options.verify })
       : [];
     const last = pair ? store.runs.last(pair.id) : null;
-    return { inSync: pending.length === 0 && drift.length === 0, pending, drift, lastRun: last && runInfo(last) };
+    return { inSync: pending.length === 0 && drift.length === 0, pending, drift, lastRun: last && runInfo(last), settings: cfg.settings };
   } finally {
     store.close();
   }

@@ -20,6 +20,7 @@ export interface Flags {
   keep?: string | number;
   historyDays?: string | number;
   wait?: boolean;
+  reset?: boolean;
   debounce?: unknown;
 }
 
@@ -43,7 +44,8 @@ export function syncOptions(cmd: Command, intervalHelp = SYNC_INTERVAL): Command
     .option("--backup-dir <dir>", "Move replaced and deleted replica files to <dir>/<run time>/ instead")
     .option("--keep <days>", "With --backup-dir: prune versions older than this")
     .option("--history-days <days>", "Keep the operation history this long (default: 180)")
-    .option("--wait", "If another run holds this replica, wait for it instead of exiting 3");
+    .option("--wait", "If another run holds this replica, wait for it instead of exiting 3")
+    .option("--reset", "Forget this pair's remembered settings (excludes, backup dir, limits); use only the options given");
 }
 
 /** --log, or synchro.log beside the index; absolute, as the walk may list from inside source directories. */
@@ -71,5 +73,6 @@ export function configFromFlags(source: string, replica: string, flags: Flags): 
     keep: flags.keep,
     historyDays: flags.historyDays,
     wait: flags.wait,
+    reset: flags.reset,
   };
 }

@@ -2,6 +2,7 @@ import type { CAC } from "cac";
 import { SynchroError } from "../errors.ts";
 import { status, type PairStatus, type PairSummary, type RunInfo } from "../status.ts";
 import { formatBytes, formatPlanLine, printable } from "./output.ts";
+import { describeSettings } from "../settings.ts";
 
 interface StatusFlags {
   state?: string;
@@ -57,7 +58,7 @@ function describeRun(r: RunInfo): string {
 
 function formatStatus(s: PairStatus): string {
   const head = s.inSync ? "in sync" : `not in sync: ${s.pending.length} pending, ${s.drift.length} drifted in the replica`;
-  let out = `${head}\n${formatRun(s.lastRun)}\n`;
+  let out = `${head}\n${formatRun(s.lastRun)}\nsettings: ${describeSettings(s.settings)}\n`;
   if (s.pending.length) out += `pending (what the next sync would do):\n${capped(s.pending, formatPlanLine)}`;
   if (s.drift.length) out += `drift (the replica differs from what was written):\n${capped(s.drift, (d) => `${d.kind.padEnd(8)} ${printable(d.path)}`)}`;
   return out;

@@ -90,6 +90,8 @@ const MIGRATIONS: string[] = [
   // an index whose user_version was set back (a test does) has them already dropped.
   `DROP INDEX IF EXISTS ops_action_time;
    DROP INDEX IF EXISTS ops_path;`,
+  // What each pair remembers between runs (src/settings.ts), as JSON: excludes, backup dir, limits.
+  `ALTER TABLE pairs ADD COLUMN settings TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

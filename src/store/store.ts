@@ -9,6 +9,7 @@ import { migrate } from "./schema.ts";
 import { entryQueries, type EntryQueries } from "./entries.ts";
 import { runQueries, type RunQueries } from "./runs.ts";
 import { opQueries, type OpQueries } from "./ops.ts";
+import { parseSettings, type PairSettings } from "../settings.ts";
 
 export interface Pair {
   id: number;
@@ -25,6 +26,9 @@ export interface Store {
   ops: OpQueries;
   pair(source: string, replica: string, create: boolean): Pair | null;
   pairs(): Pair[];
+  /** The settings a pair's last run stored (src/settings.ts), or null before its first. */
+  settings(pair: number): PairSettings | null;
+  saveSettings(pair: number, settings: PairSettings): void;
   /** Takes the replica's run lock; returns the holder's pid when a live process has it. */
   lock(replica: string, pid: number, isAlive: (pid: number) => boolean): number | null;
   unlock(replica: string, pid: number): void;
@@ -174,6 +178,8 @@ function makeStore(db: Database, file: string, rebuiltFrom: string | null, now: 
   const findPair = db.prepare("SELECT id, source, replica FROM pairs WHERE source = ? AND replica = ?");
   const addPair = db.prepare("INSERT INTO pairs (source, replica, created_at) VALUES (?, ?, ?)");
   const allPairs = db.prepare("SELECT id, source, replica FROM pairs ORDER BY id");
+  const getSettings = db.prepare("SELECT settings FROM pairs WHERE id = ?");
+  const putSettings = db.prepare("UPDATE pairs SET settings = ? WHERE id = ?");
   const getLock = db.prepare("SELECT pid FROM locks WHERE replica = ?");
   const putLock = db.prepare("INSERT OR REPLACE INTO locks (replica, pid, since) VALUES (?, ?, ?)");
   const dropLock = db.prepare("DELETE FROM locks WHERE replica = ? AND pid = ?");
@@ -195,6 +201,8 @@ function makeStore(db: Database, file: string, rebuiltFrom: string | null, now: 
       return { id, source, replica };
     },
     pairs: () => allPairs.all().map(toPair),
+    settings: (pair) => parseSettings((getSettings.get(pair)?.settings as string | null | undefined) ?? null),
+    saveSettings: (pair, settings) => void store.write(() => putSettings.run(JSON.stringify(settings), pair)),
     lock(replica, pid, isAlive) {
       // A plain read first: WAL readers never wait, so a second runner hears "already running"
       // at once, even while the holder is inside a write transaction.
