@@ -101,8 +101,26 @@ export async function syncOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope = 
     return await guardedRun(cfg, deps, scope);
   } catch (err) {
     if (isCorrupt(err)) deps.store.distrust();
-    if (!isBusy(err)) throw err;
-    throw new SynchroError("INDEX_LOCKED", `the index ${deps.store.file} is locked by another process; nothing more was synced`);
+    if (isBusy(err)) throw new SynchroError("INDEX_LOCKED", `the index ${deps.store.file} is locked by another process; nothing more was synced`);
+    if (err instanceof SynchroError && err.exitCode === 3 && !cfg.dryRun) recordRefusal(cfg, deps, err);
+    throw err;
+  }
+}
+
+/**
+ * A run refused before it began (a vanished or emptied source, an unmounted replica, the delete
+ * limit decided up front, another run holding the replica) is a run of its own in the history,
+ * with the reason the user was told: the 3am run that did nothing must say why. One refused
+ * after it began has its row already (`data.run`).
+ */
+function recordRefusal(cfg: RunConfig, deps: RunDeps, err: SynchroError): void {
+  if (typeof err.data.run === "number") return;
+  try {
+    const pair = deps.store.pair(cfg.source, cfg.replica, true)!;
+    err.data.run = deps.store.runs.refused(pair.id, deps.trigger, deps.now(), err.message);
+    deps.store.commit();
+  } catch {
+    // The index cannot take it (locked, read-only): the refusal itself is what the user must hear.
   }
 }
 
@@ -123,8 +141,11 @@ async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promi
   return summary;
 }
 
+const limitMessage = (refused: Refusal): string =>
+  `refusing to delete ${refused.refused} entries (limit ${refused.limit}); use --force or raise --max-delete`;
+
 const deleteLimit = (refused: Refusal, summary: SyncSummary): SynchroError =>
-  new SynchroError("DELETE_LIMIT", `refusing to delete ${refused.refused} entries (limit ${refused.limit}); use --force or raise --max-delete`, { summary });
+  new SynchroError("DELETE_LIMIT", limitMessage(refused), { summary, run: summary.run });
 
 /**
  * Whether this run is to list a replica that holds entries: a first run into a folder synchro
@@ -175,17 +196,21 @@ async function runOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<
   // A run that queued behind another (--wait) counts again: that one may have changed the index.
   const s = newRunState(cfg, deps, pair?.id ?? -1, runId, cfg.wait && pair ? store.entries.count(pair.id) : indexed);
   let result: RunResult = "failed";
+  let reason: string | null = null;
   let refused: Refusal = { refused: 0, limit: 0 };
   try {
     const root = statEntry(cfg.source, "")!;
     refused = scope.dirs && !scan ? await walkDirs(s, root, scope.dirs) : await walkAndApply(s, root, scan);
     result = refused.refused > 0 ? "refused" : s.errors.length > 0 ? "partial" : "ok";
+    if (refused.refused > 0) reason = limitMessage(refused);
   } catch (err) {
     result = !(err instanceof SynchroError) ? "failed" : err.code === "ABORTED" ? "aborted" : err.exitCode === 3 ? "refused" : "failed";
+    reason = err instanceof SynchroError ? err.message : `unexpected error: ${(err as Error)?.message ?? String(err)}`;
+    if (err instanceof SynchroError) err.data.run = runId;
     throw err;
   } finally {
     s.dirs?.close();
-    finishRun(cfg, deps, s, runId, result, scan, !scope.keepLock);
+    finishRun(cfg, deps, s, runId, { result, reason }, scan, !scope.keepLock);
   }
   const summary: SyncSummary = {
     source: cfg.source,
@@ -205,7 +230,9 @@ async function runOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<
   return { summary, refused };
 }
 
-function finishRun(cfg: RunConfig, deps: RunDeps, s: ReturnType<typeof newRunState>, runId: number | null, result: RunResult, scan: boolean, unlock: boolean): void {
+function finishRun(
+  cfg: RunConfig, deps: RunDeps, s: ReturnType<typeof newRunState>, runId: number | null, end: { result: RunResult; reason: string | null }, scan: boolean, unlock: boolean,
+): void {
   const { store, now } = deps;
   if (runId === null) {
     store.commit();
@@ -213,7 +240,7 @@ function finishRun(cfg: RunConfig, deps: RunDeps, s: ReturnType<typeof newRunSta
   }
   try {
     store.commit();
-    store.runs.finish(runId, now(), result, s.counts, s.bytes, s.errors.length, scan);
+    store.runs.finish(runId, now(), end.result, s.counts, s.bytes, s.errors.length, scan, end.reason);
     store.ops.prune(now() - cfg.historyDays * 86_400_000);
     // Pruning old versions is housekeeping: its failure must not turn a good run into a failed one.
     if (cfg.keepDays !== null) {

@@ -21,6 +21,8 @@ export interface RunInfo {
   counts: Record<string, number>;
   bytes: number;
   errors: number;
+  /** Why it was refused or failed. */
+  reason: string | null;
 }
 
 export interface PairStatus {
@@ -61,6 +63,7 @@ export function runInfo(r: RunRecord): RunInfo {
     counts: r.counts,
     bytes: r.bytes,
     errors: r.errors,
+    reason: r.reason,
   };
 }
 

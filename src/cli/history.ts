@@ -67,7 +67,8 @@ function formatRuns(runs: HistoryRun[]): string {
       const took = r.durationMs === null ? "-" : `${(r.durationMs / 1000).toFixed(1)} s`;
       const counts = Object.entries(r.counts).filter(([k, n]) => n > 0 && k !== "adopt").map(([k, n]) => `${n} ${k}`).join(", ") || "no changes";
       const pair = r.source ? `  [${printable(r.source)} -> ${printable(r.replica ?? "")}]` : "";
-      return `run ${r.id}  ${r.trigger.padEnd(8)}  ${shortTime(r.startedAt)}  ${took.padStart(8)}  ${(r.result ?? "unfinished").padEnd(10)}  ${counts}; ${formatBytes(r.bytes)}${pair}\n`;
+      const why = r.reason ? `  (${printable(r.reason)})` : "";
+      return `run ${r.id}  ${r.trigger.padEnd(8)}  ${shortTime(r.startedAt)}  ${took.padStart(8)}  ${(r.result ?? "unfinished").padEnd(10)}  ${counts}; ${formatBytes(r.bytes)}${why}${pair}\n`;
     })
     .join("");
 }

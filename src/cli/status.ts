@@ -53,7 +53,8 @@ function describeRun(r: RunInfo): string {
   const took = r.durationMs === null ? "" : `, took ${(r.durationMs / 1000).toFixed(1)} s`;
   const counts = Object.entries(r.counts).filter(([k, n]) => n > 0 && k !== "adopt").map(([k, n]) => `${n} ${k}`);
   const what = counts.length ? `; ${counts.join(", ")}, ${formatBytes(r.bytes)}` : "";
-  return `run ${r.id} (${r.trigger}) at ${r.startedAt}: ${r.result ?? "did not finish"}${took}${what}`;
+  const why = r.reason ? ` (${printable(r.reason)})` : "";
+  return `run ${r.id} (${r.trigger}) at ${r.startedAt}: ${r.result ?? "did not finish"}${why}${took}${what}`;
 }
 
 function formatStatus(s: PairStatus): string {

@@ -108,6 +108,8 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
       (log as Log | null)?.logger.warn(`interrupted; ${total} operations in this session`);
       return interval ? 0 : 130;
     }
+    // The console hears it once, from reportFailure; the log file must say why this run did nothing too.
+    if (err instanceof SynchroError && err.exitCode === 3) (log as Log | null)?.summary(`refused: ${err.message}`, { console: false, ok: false });
     throw err;
   } finally {
     progress?.clear();

@@ -15,6 +15,8 @@ export interface RunRecord {
   errors: number;
   /** The run listed the replica (first run, --full, after a crash or a rebuilt index). */
   full: boolean;
+  /** Why it was refused or failed, in the words the user was told. */
+  reason: string | null;
 }
 
 function toRun(r: Record<string, unknown>): RunRecord {
@@ -29,6 +31,7 @@ function toRun(r: Record<string, unknown>): RunRecord {
     bytes: Number(r.bytes),
     errors: Number(r.errors),
     full: Number(r.full) === 1,
+    reason: (r.reason as string | null | undefined) ?? null,
   };
 }
 
@@ -42,7 +45,9 @@ export interface RunFilter {
 
 export interface RunQueries {
   start(pair: number, trigger: Trigger, at: number): number;
-  finish(id: number, at: number, result: RunResult, counts: Record<string, number>, bytes: number, errors: number, full?: boolean): void;
+  finish(id: number, at: number, result: RunResult, counts: Record<string, number>, bytes: number, errors: number, full?: boolean, reason?: string | null): void;
+  /** A run refused before it began (a guard, the lock): a row that starts and ends at `at`. */
+  refused(pair: number, trigger: Trigger, at: number, reason: string): number;
   last(pair: number): RunRecord | null;
   /** The run before `id`, to tell whether it was cut short (no end recorded). */
   previous(pair: number, id: number): RunRecord | null;
@@ -52,12 +57,15 @@ export interface RunQueries {
 
 export function runQueries(db: Database): RunQueries {
   const start = db.prepare("INSERT INTO runs (pair, trigger, started_at) VALUES (?, ?, ?)");
-  const finish = db.prepare("UPDATE runs SET ended_at = ?, result = ?, counts = ?, bytes = ?, errors = ?, full = ? WHERE id = ?");
+  const finish = db.prepare("UPDATE runs SET ended_at = ?, result = ?, counts = ?, bytes = ?, errors = ?, full = ?, reason = ? WHERE id = ?");
+  const refused = db.prepare("INSERT INTO runs (pair, trigger, started_at, ended_at, result, counts, reason) VALUES (?, ?, ?, ?, 'refused', '{}', ?)");
   const last = db.prepare("SELECT * FROM runs WHERE pair = ? ORDER BY id DESC LIMIT 1");
   const previous = db.prepare("SELECT * FROM runs WHERE pair = ? AND id < ? ORDER BY id DESC LIMIT 1");
   return {
     start: (pair, trigger, at) => Number(start.run(pair, trigger, at).lastInsertRowid),
-    finish: (id, at, result, counts, bytes, errors, full) => void finish.run(at, result, JSON.stringify(counts), bytes, errors, full ? 1 : 0, id),
+    finish: (id, at, result, counts, bytes, errors, full, reason) =>
+      void finish.run(at, result, JSON.stringify(counts), bytes, errors, full ? 1 : 0, reason ?? null, id),
+    refused: (pair, trigger, at, reason) => Number(refused.run(pair, trigger, at, at, reason).lastInsertRowid),
     last: (pair) => {
       const r = last.get(pair);
       return r ? toRun(r) : null;

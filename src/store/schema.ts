@@ -1,7 +1,16 @@
 import { inTransaction, type Database } from "./db.ts";
 
+/**
+ * A column added, unless it is there: SQLite has no ADD COLUMN IF NOT EXISTS, and an index whose
+ * user_version was set back (a test does) would fail its migration otherwise.
+ */
+const addColumn = (table: string, column: string, type: string) => (db: Database): void => {
+  const has = db.prepare(`PRAGMA table_info(${table})`).all().some((c) => c.name === column);
+  if (!has) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+};
+
 /** Each entry moves the schema one version up; PRAGMA user_version says how many have run. */
-const MIGRATIONS: string[] = [
+const MIGRATIONS: (string | ((db: Database) => void))[] = [
   `CREATE TABLE pairs (
      id INTEGER PRIMARY KEY,
      source TEXT NOT NULL,
@@ -91,7 +100,9 @@ const MIGRATIONS: string[] = [
   `DROP INDEX IF EXISTS ops_action_time;
    DROP INDEX IF EXISTS ops_path;`,
   // What each pair remembers between runs (src/settings.ts), as JSON: excludes, backup dir, limits.
-  `ALTER TABLE pairs ADD COLUMN settings TEXT;`,
+  addColumn("pairs", "settings", "TEXT"),
+  // Why a run was refused (or failed): refusals are runs too, so history shows the 3am run that did nothing.
+  addColumn("runs", "reason", "TEXT"),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -106,7 +117,11 @@ export function migrate(db: Database): void {
     if (version > SCHEMA_VERSION) {
       throw new Error(`index schema version ${version} is newer than this synchro understands (${SCHEMA_VERSION})`);
     }
-    for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    for (let v = version; v < SCHEMA_VERSION; v++) {
+      const step = MIGRATIONS[v]!;
+      if (typeof step === "string") db.exec(step);
+      else step(db);
+    }
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   });
 }
