@@ -237,11 +237,21 @@ export async function discardCopies(s: RunState, copies: readonly PendingCopy[])
   );
 }
 
+/** The replica file's content hash, or null when it is not there (removed behind synchro's back): then it is copied again. */
+function replicaHash(s: RunState, path: string): string | null {
+  try {
+    return hashFile(dstAbs(s, path));
+  } catch (err) {
+    if (errnoOf(err) === "ENOENT") return null;
+    throw err;
+  }
+}
+
 async function checkAction(s: RunState, action: Extract<Action, { op: "check" }>): Promise<void> {
   const { path, entry } = action;
   const row = action.row && s.pair >= 0 ? s.deps.store.entries.get(s.pair, path) : null;
   const sourceHash = hashFile(srcAbs(s, path));
-  const known = !action.againstReplica && row?.hash ? row.hash : hashFile(dstAbs(s, path));
+  const known = !action.againstReplica && row?.hash ? row.hash : replicaHash(s, path);
   if (sourceHash !== known) {
     await copyAction(s, { op: "update", path, entry });
     return;

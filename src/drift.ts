@@ -1,6 +1,6 @@
 import { isTempName } from "./apply.ts";
 import { hashFile, loadHasher } from "./hash.ts";
-import { joinPath, sameFileMeta, type IndexRow } from "./plan.ts";
+import { joinPath, replicaRewritten, sameFileMeta, type IndexRow } from "./plan.ts";
 import { listDir, statEntry, type Entry, type Kind } from "./walk.ts";
 import type { EntryQueries } from "./store/entries.ts";
 
@@ -81,8 +81,7 @@ function compareEntry(out: Comparison, path: string, row: IndexRow, theirs: Entr
     out.drift.push({ path, kind: "modified" });
     return;
   }
-  const moved = (row.rIno !== null && row.rIno !== theirs.ino) || (row.rCtime !== null && row.rCtime !== theirs.ctime);
-  if (verify || moved) out.suspects.push({ path, row, modeDiffers });
+  if (verify || replicaRewritten(row, theirs)) out.suspects.push({ path, row, modeDiffers });
   else if (modeDiffers) out.drift.push({ path, kind: "mode" });
 }
 

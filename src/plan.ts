@@ -44,7 +44,7 @@ export type Action =
 export interface PlanInput {
   dir: string;
   source: readonly Entry[];
-  /** The index's rows of this directory: the facts are enough to plan. */
+  /** The index's rows of this directory: the facts are enough to plan against the index; against the replica, whole rows (IndexRow) tell which replica files synchro did not write. */
   index: readonly Entry[];
   /** The replica's own listing, on first and --full runs; null when the index stands in for it. */
   replica: readonly Entry[] | null;
@@ -52,6 +52,16 @@ export interface PlanInput {
   /** Excluded paths are neither copied nor deleted. */
   isExcluded: (path: string, kind: Kind) => boolean;
 }
+
+/**
+ * The replica's file is not the one synchro wrote there: its inode or its ctime moved since the
+ * index recorded them (someone rewrote it, perhaps setting its mtime back). Drift (status) and
+ * a replica scan (--full) ask this the same way, so what status reports, --full repairs.
+ */
+export const replicaRewritten = (row: IndexRow, theirs: Entry): boolean =>
+  (row.rIno !== null && row.rIno !== theirs.ino) || (row.rCtime !== null && row.rCtime !== theirs.ctime);
+
+const isIndexRow = (e: Entry): e is IndexRow => "rIno" in e;
 
 export const joinPath = (dir: string, name: string): string => (dir === "" ? name : dir + "/" + name);
 
@@ -127,8 +137,10 @@ function planAgainstReplica(path: string, entry: Entry, theirs: Entry | null, ro
     return sameMtime(entry.mtime, theirs.mtime) ? { op: "adopt", path, entry } : { op: "meta", path, entry };
   }
   if (!sameFileMeta(entry, theirs)) return { op: "update", path, entry };
-  // Size and mtime as the replica's, but the index saw another inode or ctime: the content may
-  // have changed since (a rewrite that kept them); only the hashes can tell.
-  if (checksum || (row !== null && (row.ino !== entry.ino || row.ctime !== entry.ctime))) return { op: "check", path, entry, row, againstReplica: true };
+  // Size and mtime as the replica's, but the index saw another inode or ctime on either side: the
+  // content may have changed since (a rewrite that kept them); only the hashes can tell.
+  const sourceMoved = row !== null && (row.ino !== entry.ino || row.ctime !== entry.ctime);
+  const replicaMoved = row !== null && isIndexRow(row) && replicaRewritten(row, theirs);
+  if (checksum || sourceMoved || replicaMoved) return { op: "check", path, entry, row, againstReplica: true };
   return entry.mode === theirs.mode ? { op: "adopt", path, entry } : { op: "meta", path, entry };
 }

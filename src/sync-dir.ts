@@ -114,7 +114,8 @@ async function planAndApply(s: RunState, dir: string, dirEntry: Entry, scan: boo
   const { digest, listing, changed } = what;
   const keep = new Set(listing?.skipped.filter((k) => k.reason !== "vanished").map((k) => k.name));
   const replica = scan ? listReplica(s, dir) : null;
-  const index = changed ? changed.rows : s.pair < 0 ? [] : s.deps.store.entries.listFacts(s.pair, dir);
+  // Against the replica, whole rows: their replica inode and ctime say which files synchro did not write.
+  const index = changed ? changed.rows : s.pair < 0 ? [] : scan ? s.deps.store.entries.listDir(s.pair, dir) : s.deps.store.entries.listFacts(s.pair, dir);
   noteDigest(s, dir, listing?.entries ?? [], index, digest, changed);
   const source = changed ? changed.changed : listing!.entries;
   const actions = planDir({ dir, source, index, replica, checksum: s.cfg.checksum, isExcluded: s.cfg.isExcluded });
