@@ -39,8 +39,12 @@ export interface PairSummary {
   source: string;
   replica: string;
   lastRun: RunInfo | null;
-  /** As of the last run: it finished without errors, refusals or interruptions. */
+  /** Now, as the pair's own status says: nothing pending, nothing drifted, and both sides there. */
   inSync: boolean;
+  pending: number;
+  drift: number;
+  /** Why the pair's state could not be read (its source or replica is gone), if so. */
+  error?: string;
 }
 
 export interface StatusOptions {
@@ -88,16 +92,35 @@ export async function status(options: StatusOptions & { source?: string; replica
     const state = resolve(options.state ?? defaultStatePath());
     if (!existsSync(state)) return [];
     const store = await openForReading(state, now);
+    const pairs = store.pairs();
+    store.close();
+    // Each pair's real state, as its own status computes it: this is what monitoring reads.
+    const out: PairSummary[] = [];
+    for (const p of pairs) out.push(await summaryOf(p.source, p.replica, { ...options, state }));
+    return out;
+  }
+  return pairStatus({ ...options, source: options.source!, replica: options.replica! });
+}
+
+async function summaryOf(source: string, replica: string, options: StatusOptions): Promise<PairSummary> {
+  try {
+    const s = await pairStatus({ ...options, source, replica });
+    return { source, replica, lastRun: s.lastRun, inSync: s.inSync, pending: s.pending.length, drift: s.drift.length };
+  } catch (err) {
+    const store = await openForReading(options.state!, options.now ?? Date.now);
     try {
-      return store.pairs().map((p) => {
-        const last = store.runs.last(p.id);
-        return { source: p.source, replica: p.replica, lastRun: last && runInfo(last), inSync: last?.result === "ok" };
-      });
+      const pair = store.pair(source, replica, false);
+      const last = pair ? store.runs.last(pair.id) : null;
+      return { source, replica, lastRun: last && runInfo(last), inSync: false, pending: 0, drift: 0, error: (err as Error).message };
     } finally {
       store.close();
     }
   }
-  const given = { source: options.source!, replica: options.replica!, state: options.state, exclude: options.exclude, dryRun: true };
+}
+
+async function pairStatus(options: StatusOptions & { source: string; replica: string }): Promise<PairStatus> {
+  const now = options.now ?? Date.now;
+  const given = { source: options.source, replica: options.replica, state: options.state, exclude: options.exclude, dryRun: true };
   const base = resolveConfig(given);
   const store = await openForReading(base.state, now);
   try {

@@ -241,6 +241,32 @@ test("without a pair, status lists every pair with its last run", () => {
   }
 });
 
+test("without a pair, status computes each pair's real state: pending or drifted pairs are not in sync (exit 1)", () => {
+  const t = sandbox();
+  try {
+    synced(t);
+    const other = join(t.root, "dst2");
+    assert.is(runCli(["sync", t.src, other, "--state", t.state, "-q"]).code, 0);
+    writeFileSync(join(t.src, "new.txt"), "pending for both pairs");
+    const r = runCli(["status", "--state", t.state, "--json"]);
+    assert.is(r.code, 1, r.stdout);
+    const pairs = JSON.parse(r.stdout);
+    assert.equal(pairs.map((p: { inSync: boolean; pending: number }) => [p.inSync, p.pending]), [[false, 1], [false, 1]]);
+    assert.is(runCli(["sync", t.src, t.dst, "--state", t.state, "-q"]).code, 0);
+    assert.is(runCli(["sync", t.src, other, "--state", t.state, "-q"]).code, 0);
+    rmSync(join(other, "new.txt"));
+    const drifted = runCli(["status", "--state", t.state]);
+    assert.is(drifted.code, 1, drifted.stdout);
+    assert.match(drifted.stdout, /not in sync  .* -> .*dst2 \(0 pending, 1 drifted\)/);
+    rmSync(t.dst, { recursive: true });
+    const gone = JSON.parse(runCli(["status", "--state", t.state, "--json"]).stdout);
+    assert.is(gone[0].inSync, false);
+    assert.match(gone[0].error, /replica .* is gone/);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test("bad input to status is one line and exit 2", () => {
   const t = sandbox();
   try {

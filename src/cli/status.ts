@@ -68,6 +68,9 @@ function formatStatus(s: PairStatus): string {
 function formatPairs(pairs: PairSummary[]): string {
   if (pairs.length === 0) return "no pairs synced yet\n";
   return pairs
-    .map((p) => `${p.inSync ? "in sync    " : "not in sync"}  ${printable(p.source)} -> ${printable(p.replica)}\n  ${formatRun(p.lastRun)}\n`)
+    .map((p) => {
+      const why = p.error ? ` (${printable(p.error)})` : p.inSync ? "" : ` (${p.pending} pending, ${p.drift} drifted)`;
+      return `${p.inSync ? "in sync    " : "not in sync"}  ${printable(p.source)} -> ${printable(p.replica)}${why}\n  ${formatRun(p.lastRun)}\n`;
+    })
     .join("");
 }
