@@ -1,4 +1,5 @@
 import { SynchroError } from "./errors.ts";
+import { printable } from "./printable.ts";
 import { removeTree } from "./apply.ts";
 import { moveToBackup } from "./backup.ts";
 import { listDir, type Kind } from "./walk.ts";
@@ -50,12 +51,12 @@ export function mayReplaceDir(s: RunState, path: string): boolean {
   const indexed = s.deps.store.entries.get(s.pair, path) !== null;
   const n = entriesIn(s, { path, kind: "dir", indexed, after: s.renamedAway.size });
   if (s.errors.length > 0) {
-    s.deps.logger.warn(`${path}: replacing this directory (${n} entries) waits for a run without errors`);
+    s.deps.logger.warn(`${printable(path)}: replacing this directory (${n} entries) waits for a run without errors`);
     return false;
   }
   if (!s.cfg.force && s.inlineDeletes + n > deleteLimit(s, s.replicaEntries)) {
     s.refusedDeletes += n;
-    s.deps.logger.warn(`${path}: replacing this directory would delete ${n} entries, over the delete limit; use --force or raise --max-delete`);
+    s.deps.logger.warn(`${printable(path)}: replacing this directory would delete ${n} entries, over the delete limit; use --force or raise --max-delete`);
     return false;
   }
   s.inlineDeletes += n;
@@ -101,8 +102,8 @@ function deleteOne(s: RunState, d: PendingDelete): void {
     removeRow(s, d.path, d.kind);
     s.touched.add(parentOf(d.path));
   } catch (err) {
-    const message = err instanceof SynchroError ? err.message : `deleting: ${(err as Error).message}`;
-    s.deps.logger.error(`${d.path}: ${message}`);
+    const message = err instanceof SynchroError ? err.message : printable(`deleting: ${(err as Error).message}`);
+    s.deps.logger.error(`${printable(d.path)}: ${message}`);
     record(s, "error", d.path, null, { error: message });
   }
 }

@@ -1,4 +1,5 @@
 import { SynchroError } from "./errors.ts";
+import { printable } from "./printable.ts";
 import type { Config } from "./config.ts";
 import type { Logger, SyncEvent } from "./events.ts";
 import { statEntry, type Entry, type Kind } from "./walk.ts";
@@ -172,11 +173,24 @@ export function removeRow(s: RunState, path: string, kind: Kind): void {
   if (kind === "dir") untrack(s, path);
 }
 
-/** Classifies an fs error: a failure on the source side is the source's, any other is the replica's. */
+/**
+ * Errors only a write raises. synchro never writes the source, so they are the replica's whatever
+ * path the error names: a kernel copy (fs.copyFile) that fills the replica's disk names the source
+ * file as its `path` and the replica's as its `dest`.
+ */
+const WRITE_ERRORS = new Set(["ENOSPC", "EDQUOT", "EROFS", "EFBIG"]);
+
+/** Which side a failing call touched: the replica for a write error, else the side of the path it names. */
+function sideOf(s: RunState, e: { code?: string; path?: string }): string {
+  if (e.code && WRITE_ERRORS.has(e.code)) return "writing replica";
+  return typeof e.path === "string" && e.path.startsWith(s.cfg.source + "/") ? "reading source" : "writing replica";
+}
+
+/** An fs error as one line: its side, and its message with the names in it escaped (see printable). */
 function describe(s: RunState, err: unknown): string {
+  if (err instanceof SynchroError) return err.message;
   const e = err as { code?: string; path?: string; message?: string };
-  const side = typeof e.path === "string" && e.path.startsWith(s.cfg.source + "/") ? "reading source" : "writing replica";
-  return e.code ? `${side}: ${e.message}` : String(e.message ?? err);
+  return printable(e.code ? `${sideOf(s, e)}: ${e.message}` : String(e.message ?? err));
 }
 
 /** Whether the loop is due a turn: checked before awaiting maybeYield where it runs once a file, as an async call costs a promise even when it returns at once. */
@@ -195,7 +209,7 @@ export function failed(s: RunState, path: string, err: unknown): void {
   // A corrupt page met mid-run: the index must not be stamped clean, so the next open checks it.
   if (isCorrupt(err)) s.deps.store.distrust();
   const message = describe(s, err);
-  s.deps.logger.error(`${path}: ${message}`);
+  s.deps.logger.error(`${printable(path)}: ${message}`);
   record(s, "error", path, null, { error: message });
 }
 

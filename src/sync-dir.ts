@@ -1,4 +1,5 @@
 import { SynchroError, errnoOf } from "./errors.ts";
+import { printable } from "./printable.ts";
 import { loadHasher } from "./hash.ts";
 import { inodeAndCtime, listDir, statEntry, type Entry, type Kind, type Listing } from "./walk.ts";
 import { planDir, joinPath, sameMtime } from "./plan.ts";
@@ -31,7 +32,7 @@ const WRITES = new Set(["create", "update", "symlink", "mkdir", "meta", "check"]
 function actionFailed(s: RunState, path: string, err: unknown, staleRow?: Kind): void {
   if (err instanceof SynchroError && err.code === "ABORTED") throw err;
   if (errnoOf(err) === "ENOENT" && !statEntry(srcAbs(s, path), baseName(path))) {
-    s.deps.logger.info(`${path}: vanished from the source during the run`);
+    s.deps.logger.info(`${printable(path)}: vanished from the source during the run`);
     return;
   }
   failed(s, path, err);
@@ -77,7 +78,7 @@ async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean,
   if (listing.error?.code === "ENOENT" || listing.error?.code === "ENOTDIR") {
     // Gone between its parent's listing and now: like a vanished file, info and exit 0. A replica
     // dir this run just made is empty and goes now; anything older waits for the deferred deletes.
-    s.deps.logger.info(`${dir}: vanished from the source during the run`);
+    s.deps.logger.info(`${printable(dir)}: vanished from the source during the run`);
     const indexed = s.deps.store.entries.get(s.pair, dir) !== null;
     if (!indexed && !s.cfg.dryRun && removeEmptyDir(dstAbs(s, dir))) record(s, "rmdir", dir, null);
     else s.pendingDeletes.push({ path: dir, kind: "dir", indexed, after: s.renamedAway.size });
@@ -273,8 +274,8 @@ function noteDigest(s: RunState, dir: string, entries: readonly Entry[], index: 
 function reportSkipped(s: RunState, dir: string, listing: Listing): void {
   for (const k of listing.skipped) {
     const path = joinPath(dir, k.name);
-    if (k.reason === "special") s.deps.logger.warn(`${path}: special file (fifo, socket or device) skipped`);
-    else if (k.reason === "vanished") s.deps.logger.info(`${path}: vanished from the source during the run`);
+    if (k.reason === "special") s.deps.logger.warn(`${printable(path)}: special file (fifo, socket or device) skipped`);
+    else if (k.reason === "vanished") s.deps.logger.info(`${printable(path)}: vanished from the source during the run`);
     else failed(s, path, Object.assign(new Error(`cannot read (${k.error})`), { code: k.error, path: srcAbs(s, path) }));
   }
 }

@@ -1,4 +1,5 @@
 import { SynchroError } from "./errors.ts";
+import { printable } from "./printable.ts";
 import { parsePositive } from "./config.ts";
 import { openSession, type SyncOptions } from "./session.ts";
 import { statEntry } from "./walk.ts";
@@ -109,7 +110,7 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
         `the inotify watch limit is reached; changes under some directories are found only by the rescan every ${interval} s. ` +
           "Raise it with: sudo sysctl fs.inotify.max_user_watches=524288 (persist it in /etc/sysctl.d/)",
       );
-    } else logger.warn(`cannot watch ${dir || "."}: ${(err as Error).message ?? err}; rescanning in full`);
+    } else logger.warn(printable(`cannot watch ${dir || "."}: ${(err as Error).message ?? err}; rescanning in full`));
     requestFull();
   }
 
@@ -169,7 +170,7 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
     const root = statEntry(cfg.source, "");
     if (root?.kind !== "dir" && reason !== "initial") return startWaiting();
     if (root && rootIno !== null && root.ino !== rootIno) {
-      logger.warn(`the source folder ${cfg.source} was replaced; watching it again and rescanning the whole tree`);
+      logger.warn(`the source folder ${printable(cfg.source)} was replaced; watching it again and rescanning the whole tree`);
       stopTree();
       startTree();
       dirs = null;
@@ -203,7 +204,7 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
   /** The source root is gone: touch nothing, drop the tree's watchers and wait without spinning. */
   function startWaiting(): void {
     if (waiter || closed) return;
-    logger.warn(`the source folder ${cfg.source} is gone; the replica is untouched. Waiting for the source to come back`);
+    logger.warn(`the source folder ${printable(cfg.source)} is gone; the replica is untouched. Waiting for the source to come back`);
     stopTree();
     dirty.clear();
     const check = () => {
@@ -217,7 +218,7 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
     waiter.watch.close();
     clearInterval(waiter.recheck);
     waiter = null;
-    logger.info(`the source folder ${cfg.source} is back; resuming`);
+    logger.info(`the source folder ${printable(cfg.source)} is back; resuming`);
     startTree();
     requestFull();
   }
@@ -242,7 +243,7 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
 
   options.signal?.addEventListener("abort", () => void close(), { once: true });
   startTree();
-  logger.info(`watching ${cfg.source} → ${cfg.replica} (debounce ${debounce} ms, full rescan every ${interval} s)`);
+  logger.info(`watching ${printable(cfg.source)} → ${printable(cfg.replica)} (debounce ${debounce} ms, full rescan every ${interval} s)`);
   runBatch(null, "initial");
   return { done, close };
 }

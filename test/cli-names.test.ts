@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { sandbox, writeTree, rsyncDiff, rmSync, writeFileSync } from "./fixtures/tree.ts";
+import { sandbox, writeTree, rsyncDiff, rmSync, writeFileSync, mkdirSync, chmodSync, forNobody, NOBODY } from "./fixtures/tree.ts";
 import { opsDone, runCli, syncArgs, syncJson } from "./fixtures/cli.ts";
 
 const NFC = "caf\u00e9";
@@ -95,6 +95,35 @@ test("a name that is not valid UTF-8 is an error naming it (exit 1), not silentl
     assert.match(r.stderr, /bad-.*-name: .*not valid UTF-8/);
     assert.is(JSON.parse(r.stdout).errors.length, 1);
     assert.ok(existsSync(join(t.dst, "good.txt")));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("warning and error lines show odd names escaped, one line each, on the console and in the log", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "good.txt": "fine" });
+    const fifo = join(t.src, "fi\nfo\x1b[31m");
+    assert.is(spawnSync("mkfifo", [fifo]).status, 0);
+    const locked = join(t.src, "no\nread\x1b[2J");
+    mkdirSync(locked);
+    writeFileSync(join(locked, "inside.txt"), "x");
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      forNobody(t);
+      chmodSync(locked, 0);
+    } else console.log("  (the unreadable directory is skipped: not root, so no other user to run as)");
+    const r = runCli(syncArgs(t, "--log", t.log), asRoot ? { uid: NOBODY } : {});
+    assert.not.ok(r.stderr.includes("\x1b"), "no escape sequence reaches the terminal");
+    assert.match(r.stderr, /fi\\x0afo\\x1b\[31m: special file \(fifo, socket or device\) skipped/);
+    if (asRoot) {
+      assert.is(r.code, 1, r.stderr);
+      assert.match(r.stderr, /no\\x0aread\\x1b\[2J: reading source: EACCES: permission denied, scandir '[^'\n]*no\\x0aread\\x1b\[2J'/);
+    }
+    const log = readFileSync(t.log, "utf8");
+    assert.not.ok(log.includes("\x1b"), "nor into the log");
+    for (const line of log.split("\n").filter((l) => l !== "")) assert.match(line, /^\d{4}-\d\d-\d\dT[\d:.]+Z [A-Z]+ /, `one log line per message: ${JSON.stringify(line)}`);
   } finally {
     t.cleanup();
   }

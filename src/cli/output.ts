@@ -1,10 +1,7 @@
 import type { SyncSummary } from "../run.ts";
+import { printable } from "../printable.ts";
 
-/** Names may hold newlines or escapes; human output shows them escaped so one path stays one line. */
-export function printable(path: string): string {
-  return path.replace(/[\x00-\x1f\x7f\\]/g, (c) => (c === "\\" ? "\\\\" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
-}
-
+export { printable };
 export function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = n;
