@@ -1,6 +1,6 @@
 import { SynchroError } from "./errors.ts";
 import { printable } from "./printable.ts";
-import { parsePositive } from "./config.ts";
+import { decimal, parseInterval } from "./config.ts";
 import { openSession, type SyncOptions } from "./session.ts";
 import { statEntry } from "./walk.ts";
 import { silentLogger } from "./events.ts";
@@ -45,9 +45,10 @@ const MISSING_RECHECK_MS = 5000;
 
 function parseDebounce(value: number | string | undefined): number {
   if (value === undefined) return DEFAULT_DEBOUNCE_MS;
-  const n = Number(value);
-  if (String(value).trim() === "" || !Number.isFinite(n) || n < 0) {
-    throw new SynchroError("BAD_OPTION", `--debounce must be a number of milliseconds, 0 or more; got '${value}'`);
+  // No floor beyond 0: a debounce is a delay after an event, not the period of a loop.
+  const n = decimal(value);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new SynchroError("BAD_OPTION", `--debounce must be a number of milliseconds, 0 or more, like 150; got '${value}'`);
   }
   return n;
 }
@@ -64,7 +65,7 @@ const operationsIn = (s: SyncSummary): number =>
  */
 export async function watch(options: WatchOptions): Promise<WatchHandle> {
   const debounce = parseDebounce(options.debounce);
-  const interval = options.interval === undefined ? DEFAULT_RESCAN_S : parsePositive("--interval", options.interval, "BAD_INTERVAL");
+  const interval = options.interval === undefined ? DEFAULT_RESCAN_S : parseInterval(options.interval);
   const maxWait = Math.max(2000, debounce * MAX_WAIT_FACTOR);
   const session = await openSession(options);
   const { cfg } = session;

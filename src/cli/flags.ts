@@ -23,7 +23,7 @@ export interface Flags {
   debounce?: unknown;
 }
 
-const SYNC_INTERVAL = "Repeat every N seconds (N > 0, decimals allowed); runs never overlap";
+const SYNC_INTERVAL = "Repeat every N seconds (decimal, at least 0.1); runs never overlap";
 
 /** The options every command that syncs takes; defaults are stated here and applied in config.ts. */
 export function syncOptions(cmd: Command, intervalHelp = SYNC_INTERVAL): Command {

@@ -1,7 +1,7 @@
 import type { CAC } from "cac";
 import { openSession, type Session } from "../session.ts";
 import { SynchroError } from "../errors.ts";
-import { checkWritableFile, parsePositive } from "../config.ts";
+import { checkWritableFile, parseInterval } from "../config.ts";
 import { createLog, type Log } from "../log.ts";
 import type { SyncSummary } from "../run.ts";
 import type { SyncEvent } from "../events.ts";
@@ -64,7 +64,7 @@ function report(summary: SyncSummary, flags: Flags, log: Log | null): void {
 }
 
 export async function syncCommand(source: string, replica: string, flags: Flags): Promise<number> {
-  const interval = flags.interval === undefined ? null : parsePositive("--interval", flags.interval, "BAD_INTERVAL");
+  const interval = flags.interval === undefined ? null : parseInterval(flags.interval);
   let log: Log | null = null;
   const stop = stopSignal();
   let session: Session | null = null;
