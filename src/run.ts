@@ -2,7 +2,7 @@ import { SynchroError } from "./errors.ts";
 import { printable } from "./printable.ts";
 import type { Config } from "./config.ts";
 import type { Logger, SyncEvent } from "./events.ts";
-import { statEntry, type Entry, type Kind } from "./walk.ts";
+import { dirIdOf, statEntry, type DirId, type Entry, type Kind } from "./walk.ts";
 import { indexRow } from "./plan.ts";
 import { isRealDir, makeDir, makeWritable, setMeta } from "./apply.ts";
 import { isCorrupt, type Store } from "./store/store.ts";
@@ -115,6 +115,8 @@ export interface RunState {
   tracked: Map<string, Tracked>;
   /** Where the source walk returns to when it lists from inside a directory (see listDir), or null not to. */
   home: string | null;
+  /** The replica root's identity, which the source walk never enters (see listDir); null while there is none. */
+  replicaId: DirId | null;
 }
 
 export const srcAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.source : `${s.cfg.source}/${path}`);
@@ -257,6 +259,7 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     queue: newPlaceQueue(),
     tracked: new Map(),
     home: walkHome(deps),
+    replicaId: dirIdOf(cfg.replica),
   };
 }
 
@@ -279,10 +282,11 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
   if (!s.cfg.dryRun && !isRealDir(s.cfg.replica)) {
     makeDir(s.cfg.replica);
     s.touched.add("");
+    s.replicaId = dirIdOf(s.cfg.replica);
   }
   openReplicaRoot(s);
   const { cfg } = s;
-  s.ahead = scan || !s.digests ? null : startWalkAhead({ ...cfg, salt: s.salt, digests: s.digests, prints: () => storedPrints(s), indexed: s.replicaEntries, warm: s.deps.warm ?? null });
+  s.ahead = scan || !s.digests ? null : startWalkAhead({ ...cfg, salt: s.salt, digests: s.digests, prints: () => storedPrints(s), indexed: s.replicaEntries, warm: s.deps.warm ?? null, avoid: s.replicaId });
   // --backup-dir moves each old file aside just before its rename: that stays on this thread.
   s.mayStage = !cfg.dryRun && !cfg.backupDir;
   // Not on a scan: there a check may read a replica file whose rename is still in flight.

@@ -74,7 +74,7 @@ async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean,
     const changed = readChanged(s, dir, ahead.changes);
     if (changed) return planAndApply(s, dir, dirEntry, scan, theirs, deep, { digest: ahead.digest, listing: null, changed });
   }
-  const listing = ahead && "listing" in ahead ? ahead.listing : listDir(srcAbs(s, dir), undefined, s.home);
+  const listing = ahead && "listing" in ahead ? ahead.listing : listDir(srcAbs(s, dir), s.replicaId, s.home);
   if (listing.error?.code === "ENOENT" || listing.error?.code === "ENOTDIR") {
     // Gone between its parent's listing and now: like a vanished file, info and exit 0. A replica
     // dir this run just made is empty and goes now; anything older waits for the deferred deletes.
@@ -276,6 +276,7 @@ function reportSkipped(s: RunState, dir: string, listing: Listing): void {
     const path = joinPath(dir, k.name);
     if (k.reason === "special") s.deps.logger.warn(`${printable(path)}: special file (fifo, socket or device) skipped`);
     else if (k.reason === "vanished") s.deps.logger.info(`${printable(path)}: vanished from the source during the run`);
+    else if (k.reason === "replica") s.deps.logger.warn(`${printable(path)}: is the replica itself (a mount inside the source); skipped, with everything in it`);
     else failed(s, path, Object.assign(new Error(`cannot read (${k.error})`), { code: k.error, path: srcAbs(s, path) }));
   }
 }

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from "node:fs";
+import { lstatSync, readdirSync, readlinkSync, statSync, type BigIntStats } from "node:fs";
 import { errnoOf } from "./errors.ts";
 
 export type Kind = "file" | "dir" | "symlink";
@@ -15,11 +15,42 @@ export interface Entry {
   target: string | null;
 }
 
-/** A name the walk passed over, with why: special files, and entries that could not be read. */
+/**
+ * A name the walk passed over, with why: special files, entries that could not be read, and the
+ * replica itself (a mount shows it inside the source).
+ */
 export interface Skipped {
   name: string;
-  reason: "special" | "unreadable" | "vanished";
+  reason: "special" | "unreadable" | "vanished" | "replica";
   error?: string;
+}
+
+/** A directory's identity: one directory seen at two paths (a bind mount, a symlink) has one. */
+export interface DirId {
+  dev: bigint;
+  ino: bigint;
+}
+
+/** The identity of the directory at `abs`, links followed; null when there is no directory there. */
+export function dirIdOf(abs: string): DirId | null {
+  try {
+    const st = statSync(abs, { bigint: true });
+    return st.isDirectory() ? { dev: st.dev, ino: st.ino } : null;
+  } catch {
+    return null;
+  }
+}
+
+export const sameDir = (a: DirId, b: DirId): boolean => a.dev === b.dev && a.ino === b.ino;
+
+/** Whether the entry at `abs` (never followed) is the directory `id`. */
+export function isDirId(abs: string, id: DirId): boolean {
+  try {
+    const st = lstatExact(abs);
+    return st.isDirectory() && st.dev === id.dev && st.ino === id.ino;
+  } catch {
+    return false;
+  }
 }
 
 export interface Listing {
@@ -100,8 +131,12 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
  * as this synchronous call lasts, a relative path resolved on another thread (libuv's, a
  * worker's) would resolve from here: only a caller that owns its process may pass `home` (see
  * Effects.ownsProcess). Workers cannot change it at all.
+ *
+ * A subdirectory that is `avoid` (the replica's root, shown inside the source by a mount that no
+ * start-up check of the two paths can see, or one made since) is skipped, not listed: walking
+ * into it would copy the replica into itself, a level deeper on every run.
  */
-export function listDir(abs: string, skipName?: (name: string) => boolean, home: string | null = null): Listing {
+export function listDir(abs: string, avoid: DirId | null = null, home: string | null = null): Listing {
   let names: string[];
   try {
     names = readdirSync(abs);
@@ -109,9 +144,9 @@ export function listDir(abs: string, skipName?: (name: string) => boolean, home:
     return { entries: [], skipped: [], error: { code: errnoOf(err) ?? "EIO", message: String((err as Error).message) } };
   }
   const base = abs.endsWith("/") ? abs : abs + "/";
-  if (home === null || !enter(abs)) return statAll(base, names, false, skipName);
+  if (home === null || !enter(abs)) return statAll(base, names, false, avoid);
   try {
-    return statAll(base, names, true, skipName);
+    return statAll(base, names, true, avoid);
   } finally {
     leave(home);
   }
@@ -138,11 +173,11 @@ function leave(home: string): void {
 }
 
 /** lstat's each name: by `base` + name, or by name alone (`inside`) from inside the directory. */
-function statAll(base: string, names: string[], inside: boolean, skipName?: (name: string) => boolean): Listing {
+function statAll(base: string, names: string[], inside: boolean, avoid: DirId | null): Listing {
   const entries: Entry[] = [];
   const skipped: Skipped[] = [];
+  const avoidIno = avoid ? Number(avoid.ino) : -1;
   for (const name of names) {
-    if (skipName?.(name)) continue;
     let entry: Entry | null;
     try {
       entry = statEntry(inside ? name : base + name, name);
@@ -156,6 +191,11 @@ function statAll(base: string, names: string[], inside: boolean, skipName?: (nam
       // longer be opened: that is a file we cannot copy, not one that vanished.
       if (vanished && name.includes("\uFFFD")) skipped.push({ name, reason: "unreadable", error: "EILSEQ: the name is not valid UTF-8" });
       else skipped.push({ name, reason: vanished ? "vanished" : "special" });
+      continue;
+    }
+    // Compared by inode first: the second lstat, for the device, is paid only on a match.
+    if (entry.ino === avoidIno && entry.kind === "dir" && isDirId(inside ? name : base + name, avoid!)) {
+      skipped.push({ name, reason: "replica" });
       continue;
     }
     entries.push(entry);
