@@ -4,7 +4,7 @@ import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import picomatch from "picomatch";
 import { mayCheckAccess } from "./runtime.ts";
 import { SynchroError, errnoOf, type ErrorCode } from "./errors.ts";
-import type { Kind } from "./walk.ts";
+import { dirIdOf, sameDir, type Kind } from "./walk.ts";
 
 /** Everything a run needs, checked once: absolute real paths, compiled excludes, parsed limits. */
 export interface Config {
@@ -108,15 +108,46 @@ export function resolvePaths(opts: PathOptions): { source: string; replica: stri
   }
   const replica = realReplica(replicaAbs);
   const source = sourceExists ? realpathSync(sourceAbs) : sourceAbs;
-  if (isInside(replica, source) || isInside(source, replica)) {
-    const what = source === replica ? "are the same folder" : "are nested: one is inside the other";
+  if (nested(replica, source) || nested(source, replica)) {
+    const what = source === replica || sameIdentity(source, replica) ? "are the same folder" : "are nested: one is inside the other";
     throw new SynchroError("NESTED_PATHS", `source and replica ${what} (${source}, ${replica})`);
   }
-  if (isInside(state, replica) || isInside(state, source)) {
-    throw new SynchroError("NESTED_PATHS", `the index ${state} must not live inside the source or the replica`);
-  }
+  refuseInside(state, { source, replica }, "the index");
   checkWritableFile(state, "STATE_UNWRITABLE", "the index");
   return { source, replica, state, sourceExists };
+}
+
+/**
+ * Whether `path` is `root` or lies beneath it. Resolved strings are not enough: a bind mount shows
+ * one directory at a second path (`mount --bind src b` puts the source under `b/mirror` too), so
+ * each existing ancestor of `path` is also compared with `root` by device and inode.
+ */
+function nested(path: string, root: string): boolean {
+  if (isInside(path, root)) return true;
+  const rootId = dirIdOf(root);
+  if (!rootId) return false;
+  for (let p = nearestExisting(path); ; p = dirname(p)) {
+    const id = dirIdOf(p);
+    if (id && sameDir(id, rootId)) return true;
+    if (p === dirname(p)) return false;
+  }
+}
+
+function sameIdentity(a: string, b: string): boolean {
+  const [ia, ib] = [dirIdOf(a), dirIdOf(b)];
+  return ia !== null && ib !== null && sameDir(ia, ib);
+}
+
+/**
+ * Refuses a file synchro writes (the index, the log) inside the source or the replica: in the
+ * source it changes while it is copied and is never in sync; in the replica a --full run deletes
+ * it as drift. Resolved through symlinks and compared by identity, as source and replica are.
+ */
+export function refuseInside(file: string, pair: { source: string; replica: string }, label: string): void {
+  const real = realThroughAncestor(resolve(file));
+  if (nested(real, pair.source) || nested(real, pair.replica)) {
+    throw new SynchroError("NESTED_PATHS", `${label} ${file} must not live inside the source or the replica`);
+  }
 }
 
 /** Compiles excludes like rsync reads them: no slash matches the name anywhere, a trailing slash means directories only. */
@@ -195,13 +226,15 @@ const asList = (v: string | string[] | undefined): string[] => (v === undefined 
 
 /** The real path of `abs`: its nearest existing ancestor resolved through symlinks, plus the rest. */
 function realThroughAncestor(abs: string): string {
+  const base = nearestExisting(abs);
+  return join(realpathSync(base), relative(base, abs));
+}
+
+/** `abs` itself if it exists, else its nearest ancestor that does. */
+function nearestExisting(abs: string): string {
   let base = abs;
-  const rest: string[] = [];
-  while (!existsSync(base) && dirname(base) !== base) {
-    rest.unshift(basename(base));
-    base = dirname(base);
-  }
-  return join(realpathSync(base), ...rest);
+  while (!existsSync(base) && dirname(base) !== base) base = dirname(base);
+  return base;
 }
 
 /** A literal path as a picomatch pattern: a folder named "v[1]" must match itself. */
@@ -214,8 +247,14 @@ export function resolveConfig(opts: ConfigOptions): Config & { sourceExists: boo
   if (opts.backupDir) {
     // Resolved through symlinks like source and replica, or a link could hide that it is inside one.
     backupDir = realThroughAncestor(resolve(opts.backupDir));
-    if (isInside(backupDir, paths.source)) throw new SynchroError("NESTED_PATHS", `--backup-dir must not be inside the source: ${backupDir}`);
+    if (nested(backupDir, paths.source)) throw new SynchroError("NESTED_PATHS", `--backup-dir must not be inside the source: ${backupDir}`);
+    if (backupDir === paths.replica || sameIdentity(backupDir, paths.replica)) {
+      throw new SynchroError("NESTED_PATHS", `--backup-dir must not be the replica itself: ${backupDir}; use a folder beside it, or one inside it`);
+    }
+    // Inside the replica it is excluded from the mirror by its path there; reached only through a
+    // mount, that path is unknown, and a --full run would delete the versions as drift.
     if (isInside(backupDir, paths.replica)) excludes.push("/" + escapeGlob(relative(paths.replica, backupDir).split(sep).join("/")));
+    else if (nested(backupDir, paths.replica)) throw new SynchroError("NESTED_PATHS", `--backup-dir ${backupDir} is inside the replica through a mount; give its path inside the replica`);
   }
   if (paths.sourceExists) excludes.push(...readIgnoreFile(paths.source));
   const isExcluded = compileExcludes(excludes);

@@ -53,6 +53,34 @@ const cases: { name: string; says: RegExp; setup: (t: Box) => string[] }[] = [
   { name: "an interval of 0.05 s", says: /--interval must be a number of seconds of at least 0\.1/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--interval=0.05"] },
   { name: "a watch rescan interval in hexadecimal", says: /--interval must be a number of seconds of at least 0\.1.*got '0x10'/, setup: (t) => ["watch", t.src, t.dst, "--state", t.state, "--interval", "0x10"] },
   { name: "a watch debounce in exponent form", says: /--debounce must be a number of milliseconds.*got '1e3'/, setup: (t) => ["watch", t.src, t.dst, "--state", t.state, "--debounce", "1e3"] },
+  {
+    name: "the index inside the replica through a symlink", says: /the index .* must not live inside the source or the replica/,
+    setup: (t) => (mkdirSync(t.dst), symlinkSync(t.dst, join(t.root, "link")), ["sync", t.src, t.dst, "--state", join(t.root, "link", "index.db")]),
+  },
+  {
+    name: "the index inside the source through a symlink", says: /the index .* must not live inside the source or the replica/,
+    setup: (t) => (symlinkSync(join(t.src, "sub"), join(t.root, "link")), ["sync", t.src, t.dst, "--state", join(t.root, "link", "index.db")]),
+  },
+  {
+    name: "a log file inside the source", says: /the log file .* must not live inside the source or the replica/,
+    setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--log", join(t.src, "sub", "synchro.log")],
+  },
+  {
+    name: "a log file inside the replica", says: /the log file .* must not live inside the source or the replica/,
+    setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--log", join(t.dst, "synchro.log")],
+  },
+  {
+    name: "a log file inside the replica through a symlink", says: /the log file .* must not live inside the source or the replica/,
+    setup: (t) => (mkdirSync(t.dst), symlinkSync(t.dst, join(t.root, "link")), ["sync", t.src, t.dst, "--state", t.state, "--log", join(t.root, "link", "synchro.log")]),
+  },
+  {
+    name: "a watch log file inside the replica", says: /the log file .* must not live inside the source or the replica/,
+    setup: (t) => ["watch", t.src, t.dst, "--state", t.state, "--log", join(t.dst, "synchro.log")],
+  },
+  {
+    name: "a backup dir that is the replica itself", says: /--backup-dir must not be the replica itself/,
+    setup: (t) => (mkdirSync(t.dst), ["sync", t.src, t.dst, "--state", t.state, "--backup-dir", t.dst]),
+  },
   { name: "an unknown command", says: /unknown command 'frobnicate'/, setup: () => ["frobnicate"] },
   { name: "an unknown command with two paths", says: /unknown command 'frobnicate'/, setup: (t) => ["frobnicate", t.src, t.dst, "--state", t.state] },
   { name: "an unknown option", says: /Unknown option `--frobnicate`/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--frobnicate"] },

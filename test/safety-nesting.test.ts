@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { sandbox, writeTree, describeTree, rsyncDiff, mkdirSync } from "./fixtures/tree.ts";
+import { sandbox, writeTree, describeTree, rsyncDiff, mkdirSync, symlinkSync } from "./fixtures/tree.ts";
 import { runCli, syncArgs } from "./fixtures/cli.ts";
 
 type Box = ReturnType<typeof sandbox>;
@@ -31,6 +31,76 @@ function withBind(t: Box, from: string, at: string, body: () => void): void {
     unmount();
   }
 }
+
+const oneLine = (stderr: string): string => {
+  const lines = stderr.split("\n").filter((l) => l !== "");
+  assert.is(lines.length, 1, stderr);
+  return lines[0]!;
+};
+
+test("a replica under a bind mount of the source is refused with exit 2 before anything is written", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "a.txt": "a", d: { "f.txt": "f" } });
+    withBind(t, t.src, join(t.root, "b"), () => {
+      const before = describeTree(t.src);
+      const r = runCli(["sync", t.src, join(t.root, "b", "mirror"), "--state", t.state]);
+      assert.is(r.code, 2, r.stderr);
+      assert.match(oneLine(r.stderr), /nested/);
+      assert.equal(describeTree(t.src), before, "nothing is written into the source");
+      assert.not.ok(existsSync(t.state), "no index is made");
+    });
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a source under a bind mount of the replica is refused with exit 2 before anything is written", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.dst, { inner: { "a.txt": "a" }, "keep.txt": "k" });
+    withBind(t, t.dst, join(t.root, "b"), () => {
+      const before = describeTree(t.dst);
+      const r = runCli(["sync", join(t.root, "b", "inner"), t.dst, "--state", t.state]);
+      assert.is(r.code, 2, r.stderr);
+      assert.match(oneLine(r.stderr), /nested/);
+      assert.equal(describeTree(t.dst), before);
+    });
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("an index under a bind mount of the replica is refused with exit 2", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "a.txt": "a" });
+    mkdirSync(t.dst);
+    withBind(t, t.dst, join(t.root, "b"), () => {
+      const r = runCli(["sync", t.src, t.dst, "--state", join(t.root, "b", "index.db")]);
+      assert.is(r.code, 2, r.stderr);
+      assert.match(oneLine(r.stderr), /the index .* must not live inside the source or the replica/);
+      assert.equal(describeTree(t.dst), {});
+    });
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a log file under a bind mount of the source is refused with exit 2", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "a.txt": "a" });
+    withBind(t, t.src, join(t.root, "b"), () => {
+      const r = runCli(syncArgs(t, "--log", join(t.root, "b", "synchro.log")));
+      assert.is(r.code, 2, r.stderr);
+      assert.match(oneLine(r.stderr), /the log file .* must not live inside the source or the replica/);
+      assert.not.ok(existsSync(join(t.src, "synchro.log")));
+    });
+  } finally {
+    t.cleanup();
+  }
+});
 
 /**
  * No start-up check can see this one: neither path lies under the other, yet walking the source
@@ -70,6 +140,21 @@ test("the walk steps over a bind mount of the replica inside the source, with a 
 
 test("the walk-ahead worker steps over a bind mount of the replica inside the source too", () => {
   replicaMountedInSource({ SYNCHRO_WALK_AHEAD_MIN: "0" });
+});
+
+test("a --full run never deletes an index reached through a symlink into the replica: it is refused first", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "a.txt": "a" });
+    mkdirSync(t.dst);
+    symlinkSync(t.dst, join(t.root, "link"));
+    const r = runCli(["sync", t.src, t.dst, "--state", join(t.root, "link", "index.db"), "--full"]);
+    assert.is(r.code, 2, r.stderr);
+    assert.match(oneLine(r.stderr), /the index .* must not live inside the source or the replica/);
+    assert.equal(describeTree(t.dst), {});
+  } finally {
+    t.cleanup();
+  }
 });
 
 test.run();
