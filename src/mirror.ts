@@ -147,6 +147,7 @@ async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promi
     counts: s.counts,
     bytes: s.bytes,
     errors: s.errors,
+    skippedNames: s.skippedNames,
     ...(cfg.dryRun ? { plan: s.plan } : {}),
   };
   if (refused.refused > 0 && !cfg.dryRun) {

@@ -48,6 +48,12 @@ export interface SyncSummary {
   counts: Counts;
   bytes: number;
   errors: { path: string; error: string }[];
+  /**
+   * Source names that are not valid UTF-8, which the runtime cannot open: each a warning, escaped
+   * as in log lines (`\xNN` for each byte that is not UTF-8). Neither copied nor, in the replica,
+   * deleted; they do not make a run partial.
+   */
+  skippedNames: string[];
   /** On --dry-run: the itemized plan, one action per path. */
   plan?: { action: OpAction; path: string; size: number | null; from?: string }[];
 }
@@ -75,6 +81,7 @@ export interface RunState {
   counts: Counts;
   bytes: number;
   errors: { path: string; error: string }[];
+  skippedNames: string[];
   plan: NonNullable<SyncSummary["plan"]>;
   pendingDeletes: PendingDelete[];
   /** Replica paths whose entry a rename moved elsewhere this run, each with its rename's number (1, 2, ...). */
@@ -239,7 +246,7 @@ function walkHome(deps: RunDeps): string | null {
 export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: number | null, indexed: number): RunState {
   const stamp = new Date(deps.now()).toISOString().replace(/[:.]/g, "-");
   return {
-    cfg, deps, pair, runId, counts: emptyCounts(), bytes: 0, errors: [], plan: [], pendingDeletes: [],
+    cfg, deps, pair, runId, counts: emptyCounts(), bytes: 0, errors: [], skippedNames: [], plan: [], pendingDeletes: [],
     renamedAway: new Map(), touched: new Set(), backupStamp: stamp, lastTurn: deps.now(),
     replicaEntries: indexed,
     replicaSeen: 0,

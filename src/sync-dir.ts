@@ -277,8 +277,20 @@ function reportSkipped(s: RunState, dir: string, listing: Listing): void {
     if (k.reason === "special") s.deps.logger.warn(`${printable(path)}: special file (fifo, socket or device) skipped`);
     else if (k.reason === "vanished") s.deps.logger.info(`${printable(path)}: vanished from the source during the run`);
     else if (k.reason === "replica") s.deps.logger.warn(`${printable(path)}: is the replica itself (a mount inside the source); skipped, with everything in it`);
+    else if (k.reason === "undecodable") skippedName(s, dir, k.shown!);
     else failed(s, path, Object.assign(new Error(`cannot read (${k.error})`), { code: k.error, path: srcAbs(s, path) }));
   }
+}
+
+/**
+ * A name that is not valid UTF-8 cannot be opened from this runtime's text paths: a warning, not
+ * an error, so that one such name does not block every run's deletions. Its listing keeps it
+ * (planAndApply's `keep`), so the replica's entry of the same name is never deleted.
+ */
+function skippedName(s: RunState, dir: string, shown: string): void {
+  const path = dir === "" ? shown : `${printable(dir)}/${shown}`;
+  s.deps.logger.warn(`${path}: the name is not valid UTF-8, which synchro cannot copy yet; skipped, and left alone in the replica`);
+  s.skippedNames.push(path);
 }
 
 /** Lists the replica side of a directory, removing temporary files a crashed run left behind. */

@@ -1,5 +1,6 @@
 import { lstatSync, readdirSync, readlinkSync, statSync, type BigIntStats } from "node:fs";
 import { errnoOf } from "./errors.ts";
+import { printableBytes } from "./printable.ts";
 
 export type Kind = "file" | "dir" | "symlink";
 
@@ -16,13 +17,15 @@ export interface Entry {
 }
 
 /**
- * A name the walk passed over, with why: special files, entries that could not be read, and the
- * replica itself (a mount shows it inside the source).
+ * A name the walk passed over, with why: special files, entries that could not be read, the
+ * replica itself (a mount shows it inside the source), and names that are not valid UTF-8.
  */
 export interface Skipped {
   name: string;
-  reason: "special" | "unreadable" | "vanished" | "replica";
+  reason: "special" | "unreadable" | "vanished" | "replica" | "undecodable";
   error?: string;
+  /** For an undecodable name: its raw bytes, escaped (see printableBytes). */
+  shown?: string;
 }
 
 /** A directory's identity: one directory seen at two paths (a bind mount, a symlink) has one. */
@@ -177,6 +180,7 @@ function statAll(base: string, names: string[], inside: boolean, avoid: DirId | 
   const entries: Entry[] = [];
   const skipped: Skipped[] = [];
   const avoidIno = avoid ? Number(avoid.ino) : -1;
+  let raw: Map<string, Buffer[]> | null = null;
   for (const name of names) {
     let entry: Entry | null;
     try {
@@ -188,8 +192,8 @@ function statAll(base: string, names: string[], inside: boolean, avoid: DirId | 
     if (entry === null) {
       const vanished = !existsQuiet(base + name);
       // readdir decodes names as UTF-8, so bytes that are not become U+FFFD and the name can no
-      // longer be opened: that is a file we cannot copy, not one that vanished.
-      if (vanished && name.includes("\uFFFD")) skipped.push({ name, reason: "unreadable", error: "EILSEQ: the name is not valid UTF-8" });
+      // longer be opened: a name we cannot copy, not one that vanished.
+      if (vanished && name.includes("\uFFFD")) skipped.push({ name, reason: "undecodable", shown: rawName((raw ??= rawNames(base)), name) });
       else skipped.push({ name, reason: vanished ? "vanished" : "special" });
       continue;
     }
@@ -202,6 +206,26 @@ function statAll(base: string, names: string[], inside: boolean, avoid: DirId | 
   }
   entries.sort(byName);
   return { entries, skipped };
+}
+
+/** The directory's names as bytes, by the text readdir decoded them to (two names may decode alike). */
+function rawNames(base: string): Map<string, Buffer[]> {
+  const byText = new Map<string, Buffer[]>();
+  try {
+    for (const b of readdirSync(base, { encoding: "buffer" })) {
+      const text = b.toString("utf8");
+      byText.set(text, [...(byText.get(text) ?? []), b]);
+    }
+  } catch {
+    // Gone since its listing: the decoded text is all there is to show.
+  }
+  return byText;
+}
+
+/** An undecodable name, escaped from its bytes where the runtime gives them (Deno's readdir decodes them first). */
+function rawName(raw: Map<string, Buffer[]>, name: string): string {
+  const bytes = raw.get(name)?.shift();
+  return printableBytes(bytes ?? Buffer.from(name));
 }
 
 /** Whether anything (a dangling link too) stands at `abs`; lstat, never followed. */

@@ -84,17 +84,56 @@ test("a source path with a leading dash and spaces works when passed after --", 
   }
 });
 
-test("a name that is not valid UTF-8 is an error naming it (exit 1), not silently skipped", () => {
+/** Makes `dir/bad-\xff-name` with the shell: Deno's fs decodes a Buffer path as UTF-8, so it cannot make this name. */
+function badName(dir: string, what: "file" | "dir" = "file"): void {
+  const make = what === "file" ? `printf x > "$1/bad-$(printf '\\377')-name"` : `mkdir "$1/bad-$(printf '\\377')-name"`;
+  assert.is(spawnSync("sh", ["-c", make, "sh", dir]).status, 0);
+}
+
+/** Names whose bytes are not UTF-8: Node can list their raw bytes, Deno only the replacement character. */
+const BAD_SHOWN = /bad-(\\xff|\uFFFD)-name/;
+
+test("a name that is not valid UTF-8 is a warning naming it, escaped: the run is ok and still deletes", () => {
   const t = sandbox();
   try {
-    writeTree(t.src, { "good.txt": "fine" });
-    // Made by the shell: Deno's fs decodes a Buffer path as UTF-8, so it cannot make this name.
-    assert.is(spawnSync("sh", ["-c", `printf x > "$1/bad-$(printf '\\377')-name"`, "sh", t.src]).status, 0);
+    writeTree(t.src, { "good.txt": "fine", "old.txt": "to be deleted" });
+    assert.is(runCli(syncArgs(t)).code, 0);
+    rmSync(join(t.src, "old.txt"));
+    badName(t.src);
     const r = runCli(syncArgs(t, "--json"));
-    assert.is(r.code, 1, r.stderr);
-    assert.match(r.stderr, /bad-.*-name: .*not valid UTF-8/);
-    assert.is(JSON.parse(r.stdout).errors.length, 1);
-    assert.ok(existsSync(join(t.dst, "good.txt")));
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`${BAD_SHOWN.source}: the name is not valid UTF-8`));
+    const summary = JSON.parse(r.stdout);
+    assert.is(summary.result, "ok");
+    assert.equal(summary.errors, []);
+    assert.is(summary.skippedNames.length, 1);
+    assert.match(summary.skippedNames[0], BAD_SHOWN);
+    assert.not.ok(existsSync(join(t.dst, "old.txt")), "deletions are not blocked");
+    const human = runCli(syncArgs(t));
+    assert.is(human.code, 0, human.stderr);
+    assert.match(human.stderr, /synced in .*; 0 errors; 1 name skipped \(not UTF-8\)/);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("the replica's entry of a name that is not valid UTF-8 is left alone, even by --full", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "good.txt": "fine", sub: { "s.txt": "s" } });
+    badName(t.src);
+    badName(join(t.src, "sub"), "dir");
+    assert.is(runCli(syncArgs(t)).code, 0);
+    // What the user put there by hand, under the same names: no run may delete it.
+    badName(t.dst);
+    badName(join(t.dst, "sub"), "dir");
+    for (const extra of [[], ["--full"]]) {
+      const r = runCli(syncArgs(t, "--json", ...extra));
+      assert.is(r.code, 0, r.stderr);
+      assert.is(JSON.parse(r.stdout).skippedNames.length, 2);
+      assert.is(readdirSync(t.dst).filter((n) => n.startsWith("bad-")).length, 1);
+      assert.is(readdirSync(join(t.dst, "sub")).filter((n) => n.startsWith("bad-")).length, 1);
+    }
   } finally {
     t.cleanup();
   }
