@@ -60,8 +60,9 @@ const valuedOptions = (cli: CAC): Set<string> =>
 
 /**
  * mri turns every option value that looks like a number into one, with JavaScript's rules: `--interval
- * 0x10` arrived as 16 and `--interval 1e-320` as a denormal, past any check on the text; `--log 010`
- * named the file "10". Each option's values are put back as the text typed, for its own parser to judge.
+ * 0x10` arrived as 16 and `--interval 1e-320` as a denormal, past any check on the text, and `--log 010`
+ * as a number no path function takes. Each option's values are put back as the text typed, for its own
+ * parser to judge.
  */
 function keepValuesAsTyped(cli: CAC, argv: string[]): void {
   const valued = valuedOptions(cli);
