@@ -1,4 +1,5 @@
 import { errnoOf } from "./errors.ts";
+import { printable } from "./printable.ts";
 import { hashFile } from "./hash.ts";
 import { inodeAndCtime, statEntry, type Entry, type Kind } from "./walk.ts";
 import { sameFileMeta, type Action } from "./plan.ts";
@@ -29,12 +30,12 @@ async function copyWithRetry(
       return { entry: want, staged };
     } catch (err) {
       if (!(err instanceof SourceChanged)) throw err;
-      s.deps.logger.debug(`${path}: changed while being copied (attempt ${attempt} of ${COPY_ATTEMPTS})`);
+      s.deps.logger.debug(`${printable(path)}: changed while being copied (attempt ${attempt} of ${COPY_ATTEMPTS})`);
       current = statEntry(srcAbs(s, path), want.name);
       if (current && current.kind !== "file") return null;
     }
   }
-  if (current) s.deps.logger.warn(`${path}: kept changing while being copied (${COPY_ATTEMPTS} tries); left for the next run`);
+  if (current) s.deps.logger.warn(`${printable(path)}: kept changing while being copied (${COPY_ATTEMPTS} tries); left for the next run`);
   return null;
 }
 

@@ -1,4 +1,5 @@
 import { SynchroError } from "./errors.ts";
+import { printable } from "./printable.ts";
 import { removeTree } from "./apply.ts";
 import { moveToBackup } from "./backup.ts";
 import { listDir, type Kind } from "./walk.ts";
@@ -133,8 +134,8 @@ function deleteOne(s: RunState, d: PendingDelete): boolean {
     s.touched.add(parentOf(d.path));
     return true;
   } catch (err) {
-    const message = err instanceof SynchroError ? err.message : `deleting: ${(err as Error).message}`;
-    s.deps.logger.error(`${d.path}: ${message}`);
+    const message = err instanceof SynchroError ? err.message : printable(`deleting: ${(err as Error).message}`);
+    s.deps.logger.error(`${printable(d.path)}: ${message}`);
     record(s, "error", d.path, null, { error: message });
     return false;
   }

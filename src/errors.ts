@@ -1,3 +1,5 @@
+import { printable } from "./printable.ts";
+
 /** Every failure the engine reports on purpose carries a stable code; the CLI maps codes to exit codes. */
 export type ErrorCode =
   | "USAGE"
@@ -49,8 +51,9 @@ export class SynchroError extends Error {
   readonly exitCode: number;
   readonly data: Record<string, unknown>;
 
+  /** The message is one line with any name in it escaped (see printable): it goes to a terminal and to logs as it is. */
   constructor(code: ErrorCode, message: string, data: Record<string, unknown> = {}) {
-    super(message);
+    super(printable(message));
     this.name = "SynchroError";
     this.code = code;
     this.exitCode = EXIT_CODES[code];

@@ -25,6 +25,7 @@ export interface ProgressEvent {
   path: string;
 }
 
+/** Each message is one line: every name in it is escaped with printable() (src/printable.ts) by the code that writes it. */
 export interface Logger {
   debug(message: string): void;
   info(message: string): void;

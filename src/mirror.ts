@@ -1,4 +1,5 @@
 import { readdirSync } from "node:fs";
+import { printable } from "./printable.ts";
 import { SynchroError, errnoOf } from "./errors.ts";
 import { maySignal } from "./runtime.ts";
 import type { Config } from "./config.ts";
@@ -52,7 +53,7 @@ async function takeLock(cfg: RunConfig, deps: RunDeps): Promise<void> {
     const holder = deps.store.lock(cfg.replica, process.pid, isAlive);
     if (holder === null) return;
     if (!cfg.wait) throw new SynchroError("LOCKED", `already running (pid ${holder}) on ${cfg.replica}; use --wait to queue`, { pid: holder });
-    if (told !== holder) deps.logger.info(`waiting for the sync already running (pid ${holder}) on ${cfg.replica}`);
+    if (told !== holder) deps.logger.info(`waiting for the sync already running (pid ${holder}) on ${printable(cfg.replica)}`);
     told = holder;
     await sleep(250, deps.signal);
     if (deps.signal?.aborted) throw new SynchroError("ABORTED", "interrupted while waiting for the lock");
@@ -225,6 +226,7 @@ async function runOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<
     counts: s.counts,
     bytes: s.bytes,
     errors: s.errors,
+    skippedNames: s.skippedNames,
     ...(cfg.dryRun ? { plan: s.plan } : {}),
   };
   return { summary, refused };
@@ -247,7 +249,7 @@ function finishRun(
       try {
         pruneBackups(s, cfg.keepDays);
       } catch (err) {
-        deps.logger.warn(`could not prune old versions in ${cfg.backupDir}: ${(err as Error).message}`);
+        deps.logger.warn(printable(`could not prune old versions in ${cfg.backupDir}: ${(err as Error).message}`));
       }
     }
   } finally {

@@ -1,8 +1,9 @@
 import { lstatSync } from "node:fs";
 import { SynchroError } from "./errors.ts";
+import { printable } from "./printable.ts";
 import type { Config } from "./config.ts";
 import type { Logger, SyncEvent } from "./events.ts";
-import { statEntry, type Entry, type Kind } from "./walk.ts";
+import { dirIdOf, statEntry, type DirId, type Entry, type Kind } from "./walk.ts";
 import { indexRow } from "./plan.ts";
 import { isRealDir, makeDir, makeWritable, setMeta } from "./apply.ts";
 import { isCorrupt, type Store } from "./store/store.ts";
@@ -50,6 +51,12 @@ export interface SyncSummary {
   counts: Counts;
   bytes: number;
   errors: { path: string; error: string }[];
+  /**
+   * Source names that are not valid UTF-8, which the runtime cannot open: each a warning, escaped
+   * as in log lines (`\xNN` for each byte that is not UTF-8). Neither copied nor, in the replica,
+   * deleted; they do not make a run partial.
+   */
+  skippedNames: string[];
   /** On --dry-run: the itemized plan, one action per path. */
   plan?: { action: OpAction; path: string; size: number | null; from?: string }[];
 }
@@ -77,6 +84,7 @@ export interface RunState {
   counts: Counts;
   bytes: number;
   errors: { path: string; error: string }[];
+  skippedNames: string[];
   plan: NonNullable<SyncSummary["plan"]>;
   pendingDeletes: PendingDelete[];
   /** Replica paths whose entry a rename moved elsewhere this run, each with its rename's number (1, 2, ...). */
@@ -122,6 +130,8 @@ export interface RunState {
   vanishedDirs: number;
   /** Why this run's deletions wait for the next run, if they do. */
   deferDeletes: string | null;
+  /** The replica root's identity, which the source walk never enters (see listDir); null while there is none. */
+  replicaId: DirId | null;
 }
 
 export const srcAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.source : `${s.cfg.source}/${path}`);
@@ -214,11 +224,24 @@ export function removeRow(s: RunState, path: string, kind: Kind): void {
   if (kind === "dir") untrack(s, path);
 }
 
-/** Classifies an fs error: a failure on the source side is the source's, any other is the replica's. */
+/**
+ * Errors only a write raises. synchro never writes the source, so they are the replica's whatever
+ * path the error names: a kernel copy (fs.copyFile) that fills the replica's disk names the source
+ * file as its `path` and the replica's as its `dest`.
+ */
+const WRITE_ERRORS = new Set(["ENOSPC", "EDQUOT", "EROFS", "EFBIG"]);
+
+/** Which side a failing call touched: the replica for a write error, else the side of the path it names. */
+function sideOf(s: RunState, e: { code?: string; path?: string }): string {
+  if (e.code && WRITE_ERRORS.has(e.code)) return "writing replica";
+  return typeof e.path === "string" && e.path.startsWith(s.cfg.source + "/") ? "reading source" : "writing replica";
+}
+
+/** An fs error as one line: its side, and its message with the names in it escaped (see printable). */
 function describe(s: RunState, err: unknown): string {
+  if (err instanceof SynchroError) return err.message;
   const e = err as { code?: string; path?: string; message?: string };
-  const side = typeof e.path === "string" && e.path.startsWith(s.cfg.source + "/") ? "reading source" : "writing replica";
-  return e.code ? `${side}: ${e.message}` : String(e.message ?? err);
+  return printable(e.code ? `${sideOf(s, e)}: ${e.message}` : String(e.message ?? err));
 }
 
 /** Whether the loop is due a turn: checked before awaiting maybeYield where it runs once a file, as an async call costs a promise even when it returns at once. */
@@ -237,7 +260,7 @@ export function failed(s: RunState, path: string, err: unknown): void {
   // A corrupt page met mid-run: the index must not be stamped clean, so the next open checks it.
   if (isCorrupt(err)) s.deps.store.distrust();
   const message = describe(s, err);
-  s.deps.logger.error(`${path}: ${message}`);
+  s.deps.logger.error(`${printable(path)}: ${message}`);
   record(s, "error", path, null, { error: message });
 }
 
@@ -289,7 +312,7 @@ function checkSourceStill(s: RunState): void {
 export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: number | null, indexed: number): RunState {
   const stamp = new Date(deps.now()).toISOString().replace(/[:.]/g, "-");
   return {
-    cfg, deps, pair, runId, counts: emptyCounts(), bytes: 0, errors: [], plan: [], pendingDeletes: [],
+    cfg, deps, pair, runId, counts: emptyCounts(), bytes: 0, errors: [], skippedNames: [], plan: [], pendingDeletes: [],
     renamedAway: new Map(), touched: new Set(), backupStamp: stamp, lastTurn: deps.now(),
     replicaEntries: indexed,
     replicaSeen: 0,
@@ -311,6 +334,7 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     sourceId: identityOf(cfg.source),
     vanishedDirs: 0,
     deferDeletes: null,
+    replicaId: dirIdOf(cfg.replica),
   };
 }
 
@@ -333,10 +357,11 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
   if (!s.cfg.dryRun && !isRealDir(s.cfg.replica)) {
     makeDir(s.cfg.replica);
     s.touched.add("");
+    s.replicaId = dirIdOf(s.cfg.replica);
   }
   openReplicaRoot(s);
   const { cfg } = s;
-  s.ahead = scan || !s.digests ? null : startWalkAhead({ ...cfg, salt: s.salt, digests: s.digests, prints: () => storedPrints(s), indexed: s.replicaEntries, warm: s.deps.warm ?? null });
+  s.ahead = scan || !s.digests ? null : startWalkAhead({ ...cfg, salt: s.salt, digests: s.digests, prints: () => storedPrints(s), indexed: s.replicaEntries, warm: s.deps.warm ?? null, avoid: s.replicaId });
   // --backup-dir moves each old file aside just before its rename: that stays on this thread.
   s.mayStage = !cfg.dryRun && !cfg.backupDir;
   // Not on a scan: there a check may read a replica file whose rename is still in flight.

@@ -1,4 +1,5 @@
 import { existsSync, statSync } from "node:fs";
+import { printable } from "./printable.ts";
 import { SynchroError } from "./errors.ts";
 import { resolveConfig, type ConfigOptions } from "./config.ts";
 import { withStored } from "./settings.ts";
@@ -50,7 +51,7 @@ export async function openSession(options: SyncOptions): Promise<Session> {
   try {
     store = await openStore(cfg.state, {
       now,
-      onCorrupt: (to, why) => logger.warn(`the index was unreadable (${why}); moved it to ${to} and rebuilding from both trees`),
+      onCorrupt: (to, why) => logger.warn(printable(`the index was unreadable (${why}); moved it to ${to} and rebuilding from both trees`)),
     });
   } catch (err) {
     warm?.close();

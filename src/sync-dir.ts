@@ -1,4 +1,5 @@
 import { SynchroError, errnoOf } from "./errors.ts";
+import { printable } from "./printable.ts";
 import { loadHasher } from "./hash.ts";
 import { inodeAndCtime, listDir, statEntry, type Entry, type Kind, type Listing } from "./walk.ts";
 import { planDir, joinPath, sameMtime } from "./plan.ts";
@@ -31,7 +32,7 @@ const WRITES = new Set(["create", "update", "symlink", "mkdir", "meta", "check"]
 function actionFailed(s: RunState, path: string, err: unknown, staleRow?: Kind): void {
   if (err instanceof SynchroError && err.code === "ABORTED") throw err;
   if (errnoOf(err) === "ENOENT" && !statEntry(srcAbs(s, path), baseName(path))) {
-    s.deps.logger.info(`${path}: vanished from the source during the run`);
+    s.deps.logger.info(`${printable(path)}: vanished from the source during the run`);
     return;
   }
   failed(s, path, err);
@@ -73,11 +74,11 @@ async function syncDir(s: RunState, dir: string, dirEntry: Entry, scan: boolean,
     const changed = readChanged(s, dir, ahead.changes);
     if (changed) return planAndApply(s, dir, dirEntry, scan, theirs, deep, { digest: ahead.digest, listing: null, changed });
   }
-  const listing = ahead && "listing" in ahead ? ahead.listing : listDir(srcAbs(s, dir), undefined, s.home);
+  const listing = ahead && "listing" in ahead ? ahead.listing : listDir(srcAbs(s, dir), s.replicaId, s.home);
   if (listing.error?.code === "ENOENT" || listing.error?.code === "ENOTDIR") {
     // Gone between its parent's listing and now: like a vanished file, info and exit 0. A replica
     // dir this run just made is empty and goes now; anything older waits for the deferred deletes.
-    s.deps.logger.info(`${dir}: vanished from the source during the run`);
+    s.deps.logger.info(`${printable(dir)}: vanished from the source during the run`);
     s.vanishedDirs++;
     const indexed = s.deps.store.entries.get(s.pair, dir) !== null;
     if (!indexed && !s.cfg.dryRun && removeEmptyDir(dstAbs(s, dir))) {
@@ -278,10 +279,23 @@ function noteDigest(s: RunState, dir: string, entries: readonly Entry[], index: 
 function reportSkipped(s: RunState, dir: string, listing: Listing): void {
   for (const k of listing.skipped) {
     const path = joinPath(dir, k.name);
-    if (k.reason === "special") s.deps.logger.warn(`${path}: special file (fifo, socket or device) skipped`);
-    else if (k.reason === "vanished") s.deps.logger.info(`${path}: vanished from the source during the run`);
+    if (k.reason === "special") s.deps.logger.warn(`${printable(path)}: special file (fifo, socket or device) skipped`);
+    else if (k.reason === "vanished") s.deps.logger.info(`${printable(path)}: vanished from the source during the run`);
+    else if (k.reason === "replica") s.deps.logger.warn(`${printable(path)}: is the replica itself (a mount inside the source); skipped, with everything in it`);
+    else if (k.reason === "undecodable") skippedName(s, dir, k.shown!);
     else failed(s, path, Object.assign(new Error(`cannot read (${k.error})`), { code: k.error, path: srcAbs(s, path) }));
   }
+}
+
+/**
+ * A name that is not valid UTF-8 cannot be opened from this runtime's text paths: a warning, not
+ * an error, so that one such name does not block every run's deletions. Its listing keeps it
+ * (planAndApply's `keep`), so the replica's entry of the same name is never deleted.
+ */
+function skippedName(s: RunState, dir: string, shown: string): void {
+  const path = dir === "" ? shown : `${printable(dir)}/${shown}`;
+  s.deps.logger.warn(`${path}: the name is not valid UTF-8, which synchro cannot copy yet; skipped, and left alone in the replica`);
+  s.skippedNames.push(path);
 }
 
 /** Lists the replica side of a directory, removing temporary files a crashed run left behind. */

@@ -1,4 +1,4 @@
-import type { Entry, Listing } from "./walk.ts";
+import type { DirId, Entry, Listing } from "./walk.ts";
 import type { ListingDiff } from "./changed-entries.ts";
 
 /** What the worker is given: the subtrees it may claim, and what it needs to tell an unchanged directory. */
@@ -10,6 +10,8 @@ export interface AheadInput {
   /** The prints stored with the digests, so the worker can tell what changed in a directory. */
   prints: [string, Uint8Array][];
   excludes: string[];
+  /** The replica's root, which the worker never lists (see listDir). */
+  avoid: DirId | null;
   /** An Int32Array's buffer, see the SHARED_* slots. */
   shared: SharedArrayBuffer;
   /** An Int32Array's buffer: who walks each root (FREE, MAIN or WORKER), set once by whoever enters it first. */

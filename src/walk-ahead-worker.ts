@@ -47,7 +47,7 @@ function resultOf(dir: string, listing: Listing, digest: string | null, subdirs:
 /** Depth first, children in name order: the order in which the main thread will ask. */
 function visit(dir: string): void {
   throttle();
-  const listing = listDir(dir === "" ? input.source : `${input.source}/${dir}`);
+  const listing = listDir(dir === "" ? input.source : `${input.source}/${dir}`, input.avoid);
   const digest = listing.skipped.length === 0 && !listing.error ? listingDigest(input.salt, listing.entries) : null;
   const subdirs = listing.entries.filter((e) => e.kind === "dir" && !isExcluded(joinPath(dir, e.name), "dir"));
   const result = resultOf(dir, listing, digest, subdirs);

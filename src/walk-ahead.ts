@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { readdirSync } from "node:fs";
+import { isDirId, type DirId } from "./walk.ts";
 import { FREE, MAIN, TAKEN, WAITING, WORKER, weightOf, type AheadBatch, type AheadInput, type AheadResult } from "./walk-ahead-protocol.ts";
 
 /**
@@ -85,13 +86,20 @@ export function warmWalkAhead(): WarmWorker | null {
 /** Fewer roots than this are cut again, one level down, so that the two threads can meet between small pieces. */
 const MIN_ROOTS = 8;
 
+/** What the split needs to know of the walk: which subdirectories it enters. */
+interface Enters {
+  isExcluded: (path: string, kind: "dir") => boolean;
+  /** The replica's root, which the walk never enters (see listDir). */
+  avoid: DirId | null;
+}
+
 /** The subdirectories of `dir` that a walk enters, as paths, in the walk's order; null when it cannot be read. */
-function subdirsOf(source: string, dir: string, isExcluded: (path: string, kind: "dir") => boolean): string[] | null {
+function subdirsOf(source: string, dir: string, enters: Enters): string[] | null {
   try {
     return readdirSync(dir === "" ? source : `${source}/${dir}`, { withFileTypes: true })
       .filter((d) => d.isDirectory())
       .map((d) => (dir === "" ? d.name : `${dir}/${d.name}`))
-      .filter((p) => !isExcluded(p, "dir"))
+      .filter((p) => !enters.isExcluded(p, "dir") && !(enters.avoid && isDirId(`${source}/${p}`, enters.avoid)))
       .sort();
   } catch {
     return null;
@@ -103,10 +111,10 @@ function subdirsOf(source: string, dir: string, isExcluded: (path: string, kind:
  * subdirectories, with two or more; while there are fewer than MIN_ROOTS, each is replaced by its
  * own subdirectories (the main thread then lists the directory between them itself).
  */
-function split(source: string, isExcluded: (path: string, kind: "dir") => boolean): string[] {
+function split(source: string, enters: Enters): string[] {
   let dir = "";
   for (let depth = 0; depth < 8; depth++) {
-    const subdirs = subdirsOf(source, dir, isExcluded);
+    const subdirs = subdirsOf(source, dir, enters);
     if (subdirs === null || subdirs.length === 0) return [];
     if (subdirs.length === 1) {
       dir = subdirs[0]!;
@@ -115,7 +123,7 @@ function split(source: string, isExcluded: (path: string, kind: "dir") => boolea
     let roots = subdirs;
     for (let round = 0; round < 2 && roots.length < MIN_ROOTS; round++) {
       roots = roots.flatMap((r) => {
-        const below = subdirsOf(source, r, isExcluded);
+        const below = subdirsOf(source, r, enters);
         return below && below.length > 0 ? below : [r];
       });
     }
@@ -135,9 +143,12 @@ export function startWalkAhead(opts: {
   indexed: number;
   /** A worker the session started early (see warmWalkAhead), used instead of starting one. */
   warm?: WarmWorker | null;
+  /** The replica's root: neither a root nor listed, wherever a mount shows it inside the source. */
+  avoid?: DirId | null;
 }): WalkAhead | null {
   if (opts.indexed < minEntries()) return null;
-  const roots = split(opts.source, opts.isExcluded);
+  const avoid = opts.avoid ?? null;
+  const roots = split(opts.source, { isExcluded: opts.isExcluded, avoid });
   if (roots.length === 0) return null;
   const shared = new Int32Array(new SharedArrayBuffer(8));
   const owners = new Int32Array(new SharedArrayBuffer(4 * roots.length));
@@ -148,6 +159,7 @@ export function startWalkAhead(opts: {
     digests: [...opts.digests],
     prints: [...opts.prints()],
     excludes: [...opts.excludes],
+    avoid,
     shared: shared.buffer as SharedArrayBuffer,
     owners: owners.buffer as SharedArrayBuffer,
     limit: aheadLimit(),

@@ -1,5 +1,6 @@
-import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from "node:fs";
+import { lstatSync, readdirSync, readlinkSync, statSync, type BigIntStats } from "node:fs";
 import { errnoOf } from "./errors.ts";
+import { printableBytes } from "./printable.ts";
 
 export type Kind = "file" | "dir" | "symlink";
 
@@ -15,11 +16,44 @@ export interface Entry {
   target: string | null;
 }
 
-/** A name the walk passed over, with why: special files, and entries that could not be read. */
+/**
+ * A name the walk passed over, with why: special files, entries that could not be read, the
+ * replica itself (a mount shows it inside the source), and names that are not valid UTF-8.
+ */
 export interface Skipped {
   name: string;
-  reason: "special" | "unreadable" | "vanished";
+  reason: "special" | "unreadable" | "vanished" | "replica" | "undecodable";
   error?: string;
+  /** For an undecodable name: its raw bytes, escaped (see printableBytes). */
+  shown?: string;
+}
+
+/** A directory's identity: one directory seen at two paths (a bind mount, a symlink) has one. */
+export interface DirId {
+  dev: bigint;
+  ino: bigint;
+}
+
+/** The identity of the directory at `abs`, links followed; null when there is no directory there. */
+export function dirIdOf(abs: string): DirId | null {
+  try {
+    const st = statSync(abs, { bigint: true });
+    return st.isDirectory() ? { dev: st.dev, ino: st.ino } : null;
+  } catch {
+    return null;
+  }
+}
+
+export const sameDir = (a: DirId, b: DirId): boolean => a.dev === b.dev && a.ino === b.ino;
+
+/** Whether the entry at `abs` (never followed) is the directory `id`. */
+export function isDirId(abs: string, id: DirId): boolean {
+  try {
+    const st = lstatExact(abs);
+    return st.isDirectory() && st.dev === id.dev && st.ino === id.ino;
+  } catch {
+    return false;
+  }
 }
 
 export interface Listing {
@@ -100,8 +134,12 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
  * as this synchronous call lasts, a relative path resolved on another thread (libuv's, a
  * worker's) would resolve from here: only a caller that owns its process may pass `home` (see
  * Effects.ownsProcess). Workers cannot change it at all.
+ *
+ * A subdirectory that is `avoid` (the replica's root, shown inside the source by a mount that no
+ * start-up check of the two paths can see, or one made since) is skipped, not listed: walking
+ * into it would copy the replica into itself, a level deeper on every run.
  */
-export function listDir(abs: string, skipName?: (name: string) => boolean, home: string | null = null): Listing {
+export function listDir(abs: string, avoid: DirId | null = null, home: string | null = null): Listing {
   let names: string[];
   try {
     names = readdirSync(abs);
@@ -109,9 +147,9 @@ export function listDir(abs: string, skipName?: (name: string) => boolean, home:
     return { entries: [], skipped: [], error: { code: errnoOf(err) ?? "EIO", message: String((err as Error).message) } };
   }
   const base = abs.endsWith("/") ? abs : abs + "/";
-  if (home === null || !enter(abs)) return statAll(base, names, false, skipName);
+  if (home === null || !enter(abs)) return statAll(base, names, false, avoid);
   try {
-    return statAll(base, names, true, skipName);
+    return statAll(base, names, true, avoid);
   } finally {
     leave(home);
   }
@@ -138,11 +176,12 @@ function leave(home: string): void {
 }
 
 /** lstat's each name: by `base` + name, or by name alone (`inside`) from inside the directory. */
-function statAll(base: string, names: string[], inside: boolean, skipName?: (name: string) => boolean): Listing {
+function statAll(base: string, names: string[], inside: boolean, avoid: DirId | null): Listing {
   const entries: Entry[] = [];
   const skipped: Skipped[] = [];
+  const avoidIno = avoid ? Number(avoid.ino) : -1;
+  let raw: Map<string, Buffer[]> | null = null;
   for (const name of names) {
-    if (skipName?.(name)) continue;
     let entry: Entry | null;
     try {
       entry = statEntry(inside ? name : base + name, name);
@@ -153,15 +192,40 @@ function statAll(base: string, names: string[], inside: boolean, skipName?: (nam
     if (entry === null) {
       const vanished = !existsQuiet(base + name);
       // readdir decodes names as UTF-8, so bytes that are not become U+FFFD and the name can no
-      // longer be opened: that is a file we cannot copy, not one that vanished.
-      if (vanished && name.includes("\uFFFD")) skipped.push({ name, reason: "unreadable", error: "EILSEQ: the name is not valid UTF-8" });
+      // longer be opened: a name we cannot copy, not one that vanished.
+      if (vanished && name.includes("\uFFFD")) skipped.push({ name, reason: "undecodable", shown: rawName((raw ??= rawNames(base)), name) });
       else skipped.push({ name, reason: vanished ? "vanished" : "special" });
+      continue;
+    }
+    // Compared by inode first: the second lstat, for the device, is paid only on a match.
+    if (entry.ino === avoidIno && entry.kind === "dir" && isDirId(inside ? name : base + name, avoid!)) {
+      skipped.push({ name, reason: "replica" });
       continue;
     }
     entries.push(entry);
   }
   entries.sort(byName);
   return { entries, skipped };
+}
+
+/** The directory's names as bytes, by the text readdir decoded them to (two names may decode alike). */
+function rawNames(base: string): Map<string, Buffer[]> {
+  const byText = new Map<string, Buffer[]>();
+  try {
+    for (const b of readdirSync(base, { encoding: "buffer" })) {
+      const text = b.toString("utf8");
+      byText.set(text, [...(byText.get(text) ?? []), b]);
+    }
+  } catch {
+    // Gone since its listing: the decoded text is all there is to show.
+  }
+  return byText;
+}
+
+/** An undecodable name, escaped from its bytes where the runtime gives them (Deno's readdir decodes them first). */
+function rawName(raw: Map<string, Buffer[]>, name: string): string {
+  const bytes = raw.get(name)?.shift();
+  return printableBytes(bytes ?? Buffer.from(name));
 }
 
 /** Whether anything (a dangling link too) stands at `abs`; lstat, never followed. */

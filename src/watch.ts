@@ -1,5 +1,6 @@
 import { SynchroError } from "./errors.ts";
-import { parsePositive } from "./config.ts";
+import { printable } from "./printable.ts";
+import { decimal, parseInterval } from "./config.ts";
 import { openSession, type SyncOptions } from "./session.ts";
 import { statEntry } from "./walk.ts";
 import { silentLogger } from "./events.ts";
@@ -44,9 +45,10 @@ const MISSING_RECHECK_MS = 5000;
 
 function parseDebounce(value: number | string | undefined): number {
   if (value === undefined) return DEFAULT_DEBOUNCE_MS;
-  const n = Number(value);
-  if (String(value).trim() === "" || !Number.isFinite(n) || n < 0) {
-    throw new SynchroError("BAD_OPTION", `--debounce must be a number of milliseconds, 0 or more; got '${value}'`);
+  // No floor beyond 0: a debounce is a delay after an event, not the period of a loop.
+  const n = decimal(value);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new SynchroError("BAD_OPTION", `--debounce must be a number of milliseconds, 0 or more, like 150; got '${value}'`);
   }
   return n;
 }
@@ -63,7 +65,7 @@ const operationsIn = (s: SyncSummary): number =>
  */
 export async function watch(options: WatchOptions): Promise<WatchHandle> {
   const debounce = parseDebounce(options.debounce);
-  const interval = options.interval === undefined ? DEFAULT_RESCAN_S : parsePositive("--interval", options.interval, "BAD_INTERVAL");
+  const interval = options.interval === undefined ? DEFAULT_RESCAN_S : parseInterval(options.interval);
   const maxWait = Math.max(2000, debounce * MAX_WAIT_FACTOR);
   const session = await openSession(options);
   const { cfg } = session;
@@ -109,7 +111,7 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
         `the inotify watch limit is reached; changes under some directories are found only by the rescan every ${interval} s. ` +
           "Raise it with: sudo sysctl fs.inotify.max_user_watches=524288 (persist it in /etc/sysctl.d/)",
       );
-    } else logger.warn(`cannot watch ${dir || "."}: ${(err as Error).message ?? err}; rescanning in full`);
+    } else logger.warn(printable(`cannot watch ${dir || "."}: ${(err as Error).message ?? err}; rescanning in full`));
     requestFull();
   }
 
@@ -169,7 +171,7 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
     const root = statEntry(cfg.source, "");
     if (root?.kind !== "dir" && reason !== "initial") return startWaiting();
     if (root && rootIno !== null && root.ino !== rootIno) {
-      logger.warn(`the source folder ${cfg.source} was replaced; watching it again and rescanning the whole tree`);
+      logger.warn(`the source folder ${printable(cfg.source)} was replaced; watching it again and rescanning the whole tree`);
       stopTree();
       startTree();
       dirs = null;
@@ -203,7 +205,7 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
   /** The source root is gone: touch nothing, drop the tree's watchers and wait without spinning. */
   function startWaiting(): void {
     if (waiter || closed) return;
-    logger.warn(`the source folder ${cfg.source} is gone; the replica is untouched. Waiting for the source to come back`);
+    logger.warn(`the source folder ${printable(cfg.source)} is gone; the replica is untouched. Waiting for the source to come back`);
     stopTree();
     dirty.clear();
     const check = () => {
@@ -217,7 +219,7 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
     waiter.watch.close();
     clearInterval(waiter.recheck);
     waiter = null;
-    logger.info(`the source folder ${cfg.source} is back; resuming`);
+    logger.info(`the source folder ${printable(cfg.source)} is back; resuming`);
     startTree();
     requestFull();
   }
@@ -242,7 +244,7 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
 
   options.signal?.addEventListener("abort", () => void close(), { once: true });
   startTree();
-  logger.info(`watching ${cfg.source} → ${cfg.replica} (debounce ${debounce} ms, full rescan every ${interval} s)`);
+  logger.info(`watching ${printable(cfg.source)} → ${printable(cfg.replica)} (debounce ${debounce} ms, full rescan every ${interval} s)`);
   runBatch(null, "initial");
   return { done, close };
 }

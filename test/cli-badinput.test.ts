@@ -44,10 +44,43 @@ const cases: { name: string; says: RegExp; setup: (t: Box) => string[] }[] = [
   },
   { name: "a replica inside the source through '..'", says: /nested/, setup: (t) => ["sync", t.src, join(t.src, "sub", "..", "inner"), "--state", t.state] },
   { name: "the same folder through '..'", says: /same folder/, setup: (t) => ["sync", t.src, `${t.src}/sub/..`, "--state", t.state] },
-  { name: "an interval of 0", says: /--interval must be a number greater than 0/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--interval", "0"] },
-  { name: "a negative interval", says: /--interval must be a number greater than 0/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--interval", "-5"] },
-  { name: "a negative interval given with =", says: /--interval must be a number greater than 0/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--interval=-1"] },
-  { name: "an interval that is text", says: /--interval must be a number greater than 0/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--interval", "soon"] },
+  { name: "an interval of 0", says: /--interval must be a number of seconds of at least 0\.1/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--interval", "0"] },
+  { name: "a negative interval", says: /--interval must be a number of seconds of at least 0\.1/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--interval", "-5"] },
+  { name: "a negative interval given with =", says: /--interval must be a number of seconds of at least 0\.1/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--interval=-1"] },
+  { name: "an interval that is text", says: /--interval must be a number of seconds of at least 0\.1/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--interval", "soon"] },
+  { name: "an interval below a tenth of a second", says: /--interval must be a number of seconds of at least 0\.1/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--interval", "1e-320"] },
+  { name: "an interval in hexadecimal", says: /--interval must be a number of seconds of at least 0\.1.*got '0x10'/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--interval", "0x10"] },
+  { name: "an interval of 0.05 s", says: /--interval must be a number of seconds of at least 0\.1/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--interval=0.05"] },
+  { name: "a watch rescan interval in hexadecimal", says: /--interval must be a number of seconds of at least 0\.1.*got '0x10'/, setup: (t) => ["watch", t.src, t.dst, "--state", t.state, "--interval", "0x10"] },
+  { name: "a watch debounce in exponent form", says: /--debounce must be a number of milliseconds.*got '1e3'/, setup: (t) => ["watch", t.src, t.dst, "--state", t.state, "--debounce", "1e3"] },
+  {
+    name: "the index inside the replica through a symlink", says: /the index .* must not live inside the source or the replica/,
+    setup: (t) => (mkdirSync(t.dst), symlinkSync(t.dst, join(t.root, "link")), ["sync", t.src, t.dst, "--state", join(t.root, "link", "index.db")]),
+  },
+  {
+    name: "the index inside the source through a symlink", says: /the index .* must not live inside the source or the replica/,
+    setup: (t) => (symlinkSync(join(t.src, "sub"), join(t.root, "link")), ["sync", t.src, t.dst, "--state", join(t.root, "link", "index.db")]),
+  },
+  {
+    name: "a log file inside the source", says: /the log file .* must not live inside the source or the replica/,
+    setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--log", join(t.src, "sub", "synchro.log")],
+  },
+  {
+    name: "a log file inside the replica", says: /the log file .* must not live inside the source or the replica/,
+    setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--log", join(t.dst, "synchro.log")],
+  },
+  {
+    name: "a log file inside the replica through a symlink", says: /the log file .* must not live inside the source or the replica/,
+    setup: (t) => (mkdirSync(t.dst), symlinkSync(t.dst, join(t.root, "link")), ["sync", t.src, t.dst, "--state", t.state, "--log", join(t.root, "link", "synchro.log")]),
+  },
+  {
+    name: "a watch log file inside the replica", says: /the log file .* must not live inside the source or the replica/,
+    setup: (t) => ["watch", t.src, t.dst, "--state", t.state, "--log", join(t.dst, "synchro.log")],
+  },
+  {
+    name: "a backup dir that is the replica itself", says: /--backup-dir must not be the replica itself/,
+    setup: (t) => (mkdirSync(t.dst), ["sync", t.src, t.dst, "--state", t.state, "--backup-dir", t.dst]),
+  },
   { name: "an unknown command", says: /unknown command 'frobnicate'/, setup: () => ["frobnicate"] },
   { name: "an unknown command with two paths", says: /unknown command 'frobnicate'/, setup: (t) => ["frobnicate", t.src, t.dst, "--state", t.state] },
   { name: "an unknown option", says: /Unknown option `--frobnicate`/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--frobnicate"] },
@@ -80,7 +113,8 @@ for (const c of cases) {
       if (!/missing source|source that is a file/.test(c.name)) writeTree(t.src, { "a.txt": "a", sub: {} });
       const argv = c.setup(t);
       const before = describeTree(t.root);
-      const r = runCli(argv);
+      // A loop that wrongly accepts its interval would run until killed.
+      const r = runCli(argv, { timeoutMs: 30_000 });
       assert.is(r.code, 2, `exit code; stderr: ${r.stderr}`);
       assert.is(r.stdout, "");
       const lines = r.stderr.split("\n").filter((l) => l !== "");

@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { sandbox, writeTree, rsyncDiff, rmSync, writeFileSync } from "./fixtures/tree.ts";
+import { sandbox, writeTree, rsyncDiff, rmSync, writeFileSync, mkdirSync, chmodSync, forNobody, NOBODY } from "./fixtures/tree.ts";
 import { opsDone, runCli, syncArgs, syncJson } from "./fixtures/cli.ts";
 
 const NFC = "caf\u00e9";
@@ -84,17 +84,85 @@ test("a source path with a leading dash and spaces works when passed after --", 
   }
 });
 
-test("a name that is not valid UTF-8 is an error naming it (exit 1), not silently skipped", () => {
+/** Makes `dir/bad-\xff-name` with the shell: Deno's fs decodes a Buffer path as UTF-8, so it cannot make this name. */
+function badName(dir: string, what: "file" | "dir" = "file"): void {
+  const make = what === "file" ? `printf x > "$1/bad-$(printf '\\377')-name"` : `mkdir "$1/bad-$(printf '\\377')-name"`;
+  assert.is(spawnSync("sh", ["-c", make, "sh", dir]).status, 0);
+}
+
+/** Names whose bytes are not UTF-8: Node can list their raw bytes, Deno only the replacement character. */
+const BAD_SHOWN = /bad-(\\xff|\uFFFD)-name/;
+
+test("a name that is not valid UTF-8 is a warning naming it, escaped: the run is ok and still deletes", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "good.txt": "fine", "old.txt": "to be deleted" });
+    assert.is(runCli(syncArgs(t)).code, 0);
+    rmSync(join(t.src, "old.txt"));
+    badName(t.src);
+    const r = runCli(syncArgs(t, "--json"));
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`${BAD_SHOWN.source}: the name is not valid UTF-8`));
+    const summary = JSON.parse(r.stdout);
+    assert.is(summary.result, "ok");
+    assert.equal(summary.errors, []);
+    assert.is(summary.skippedNames.length, 1);
+    assert.match(summary.skippedNames[0], BAD_SHOWN);
+    assert.not.ok(existsSync(join(t.dst, "old.txt")), "deletions are not blocked");
+    const human = runCli(syncArgs(t));
+    assert.is(human.code, 0, human.stderr);
+    assert.match(human.stderr, /synced in .*; 0 errors; 1 name skipped \(not UTF-8\)/);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("the replica's entry of a name that is not valid UTF-8 is left alone, even by --full", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "good.txt": "fine", sub: { "s.txt": "s" } });
+    badName(t.src);
+    badName(join(t.src, "sub"), "dir");
+    assert.is(runCli(syncArgs(t)).code, 0);
+    // What the user put there by hand, under the same names: no run may delete it.
+    badName(t.dst);
+    badName(join(t.dst, "sub"), "dir");
+    for (const extra of [[], ["--full"]]) {
+      const r = runCli(syncArgs(t, "--json", ...extra));
+      assert.is(r.code, 0, r.stderr);
+      assert.is(JSON.parse(r.stdout).skippedNames.length, 2);
+      assert.is(readdirSync(t.dst).filter((n) => n.startsWith("bad-")).length, 1);
+      assert.is(readdirSync(join(t.dst, "sub")).filter((n) => n.startsWith("bad-")).length, 1);
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("warning and error lines show odd names escaped, one line each, on the console and in the log", () => {
   const t = sandbox();
   try {
     writeTree(t.src, { "good.txt": "fine" });
-    // Made by the shell: Deno's fs decodes a Buffer path as UTF-8, so it cannot make this name.
-    assert.is(spawnSync("sh", ["-c", `printf x > "$1/bad-$(printf '\\377')-name"`, "sh", t.src]).status, 0);
-    const r = runCli(syncArgs(t, "--json"));
-    assert.is(r.code, 1, r.stderr);
-    assert.match(r.stderr, /bad-.*-name: .*not valid UTF-8/);
-    assert.is(JSON.parse(r.stdout).errors.length, 1);
-    assert.ok(existsSync(join(t.dst, "good.txt")));
+    const fifo = join(t.src, "fi\nfo\x1b[31m");
+    assert.is(spawnSync("mkfifo", [fifo]).status, 0);
+    const locked = join(t.src, "no\nread\x1b[2J");
+    mkdirSync(locked);
+    writeFileSync(join(locked, "inside.txt"), "x");
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      forNobody(t);
+      chmodSync(locked, 0);
+    } else console.log("  (the unreadable directory is skipped: not root, so no other user to run as)");
+    const r = runCli(syncArgs(t, "--log", t.log), asRoot ? { uid: NOBODY } : {});
+    assert.not.ok(r.stderr.includes("\x1b"), "no escape sequence reaches the terminal");
+    assert.match(r.stderr, /fi\\x0afo\\x1b\[31m: special file \(fifo, socket or device\) skipped/);
+    if (asRoot) {
+      assert.is(r.code, 1, r.stderr);
+      assert.match(r.stderr, /no\\x0aread\\x1b\[2J: reading source: EACCES: permission denied, (scandir|readdir) '[^'\n]*no\\x0aread\\x1b\[2J'/);
+    }
+    const log = readFileSync(t.log, "utf8");
+    assert.not.ok(log.includes("\x1b"), "nor into the log");
+    for (const line of log.split("\n").filter((l) => l !== "")) assert.match(line, /^\d{4}-\d\d-\d\dT[\d:.]+Z [A-Z]+ /, `one log line per message: ${JSON.stringify(line)}`);
   } finally {
     t.cleanup();
   }

@@ -7,7 +7,7 @@ function summary(over: Partial<Omit<SyncSummary, "counts">> & { counts?: Partial
   const zero: Counts = { create: 0, update: 0, delete: 0, mkdir: 0, rmdir: 0, symlink: 0, meta: 0, rename: 0, backup: 0, error: 0, adopt: 0 };
   const base: Omit<SyncSummary, "counts"> = {
     source: "/s", replica: "/r", run: 1, trigger: "sync", dryRun: false, full: false, result: "ok",
-    startedAt: "2026-01-01T00:00:00.000Z", durationMs: 2000, bytes: 0, errors: [],
+    startedAt: "2026-01-01T00:00:00.000Z", durationMs: 2000, bytes: 0, errors: [], skippedNames: [],
   };
   return { ...base, ...over, counts: { ...zero, ...over.counts } };
 }

@@ -26,12 +26,16 @@ test("a size or mtime change is an update", () => {
   assert.equal(plan({ source: [file("a", { mtime: 2_000_000_000 })], index: [row(file("a"))] }), ["update a"]);
 });
 
-test("on a scan, a replica file of the same size and mtime is adopted, unless the index saw another inode or ctime: then hashes decide", () => {
+test("on a scan, a replica file of the same size and mtime is adopted, unless the index saw another inode or ctime on either side: then hashes decide", () => {
   const theirs = file("a", { ino: 900, ctime: 5 });
+  const ours = row(file("a"), { rIno: 900, rCtime: 5 });
   assert.equal(plan({ source: [file("a")], replica: [theirs] }), ["adopt a"], "no row: a first run");
-  assert.equal(plan({ source: [file("a")], replica: [theirs], index: [row(file("a"))] }), ["adopt a"]);
-  assert.equal(plan({ source: [file("a", { ctime: 2_000_000_000 })], replica: [theirs], index: [row(file("a"))] }), ["check a"]);
-  assert.equal(plan({ source: [file("a", { ino: 101 })], replica: [theirs], index: [row(file("a"))] }), ["check a"]);
+  assert.equal(plan({ source: [file("a")], replica: [theirs], index: [ours] }), ["adopt a"]);
+  assert.equal(plan({ source: [file("a", { ctime: 2_000_000_000 })], replica: [theirs], index: [ours] }), ["check a"]);
+  assert.equal(plan({ source: [file("a", { ino: 101 })], replica: [theirs], index: [ours] }), ["check a"]);
+  // The replica's file is not the one synchro wrote: rewritten in place, its mtime put back.
+  assert.equal(plan({ source: [file("a")], replica: [file("a", { ino: 900, ctime: 6 })], index: [ours] }), ["check a"]);
+  assert.equal(plan({ source: [file("a")], replica: [file("a", { ino: 901, ctime: 5 })], index: [ours] }), ["check a"]);
 });
 
 test("mtimes within a millisecond are the same: Deno reads milliseconds, Node microseconds", () => {

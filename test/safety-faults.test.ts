@@ -173,6 +173,31 @@ test("a full disk (a real 1 MiB tmpfs): temp file removed, ENOSPC named, index c
   }
 });
 
+test("a large copy that fills the replica's disk is labelled as writing the replica, not reading the source", async () => {
+  const t = sandbox();
+  const disk = smallDisk(t, "1m");
+  if (!disk) {
+    console.log("  (skipped: this sandbox does not allow mounting a tmpfs)");
+    t.cleanup();
+    return;
+  }
+  try {
+    const dst = join(disk.dir, "replica");
+    // Over 1 MiB: a large file, which the kernel copies (fs.copyFile names the source as its path).
+    mkdirSync(t.src, { recursive: true });
+    writeFileSync(join(t.src, "big.bin"), Buffer.alloc(3 << 20, 1));
+    const r = runCli(syncArgs(t, dst));
+    assert.is(r.code, 1, r.stderr);
+    // Deno words it as the OS does.
+    assert.match(r.stderr, /big\.bin: writing replica: (ENOSPC|No space left on device)/);
+    assert.not.match(r.stderr, /reading source/);
+    assert.equal(temps(dst), []);
+  } finally {
+    disk.unmount();
+    t.cleanup();
+  }
+});
+
 test("a read-only replica file system: EROFS named, exit 1, index consistent", async () => {
   const t = sandbox();
   const disk = smallDisk(t, "4m");

@@ -6,7 +6,8 @@ import { sync } from "../src/index.ts";
 import { startWalkAhead, warmWalkAhead } from "../src/walk-ahead.ts";
 import { digestSalt, listingDigest } from "../src/digest.ts";
 import { openStore } from "../src/store/store.ts";
-import { listDir } from "../src/walk.ts";
+import { dirIdOf, listDir } from "../src/walk.ts";
+import { spawnSync } from "node:child_process";
 import { sandbox, writeTree, rsyncDiff, writeFileSync, rmSync, mkdirSync } from "./fixtures/tree.ts";
 import { digestLies } from "./fixtures/digests.ts";
 
@@ -120,6 +121,43 @@ test("a worker started before its run is handed the run's input, and one never t
     unused.close();
     assert.is(unused.take(), null, "a closed one is gone");
   } finally {
+    t.cleanup();
+  }
+});
+
+test("the worker steps over the replica where a mount shows it inside the source: no root, no listing", async () => {
+  const t = sandbox();
+  const mounts: string[] = [];
+  try {
+    writeTree(t.src, { ...tree, c: { ...tree.c, m: {} }, i: {} });
+    writeTree(t.dst, { "replica.txt": "r", deep: { "r2.txt": "r" } });
+    for (const at of [join(t.src, "i"), join(t.src, "c", "m")]) {
+      if (spawnSync("mount", ["--bind", t.dst, at]).status !== 0) break;
+      mounts.push(at);
+    }
+    if (mounts.length < 2) {
+      console.log("  (skipped: this sandbox does not allow bind mounts)");
+      return;
+    }
+    const avoid = dirIdOf(t.dst);
+    assert.ok(avoid);
+    const ahead = startWalkAhead({ source: t.src, salt: "", digests: new Map(), excludes: [], isExcluded: () => false, indexed: 1e9, prints: () => new Map(), avoid });
+    assert.ok(ahead);
+    try {
+      await ahead.finished;
+      assert.match(ahead.summary(), /under 8 of 8 subtrees/, "the mount at the root is no root");
+      assert.not.ok(ahead.owns("i"));
+      const c = await ahead.take("c");
+      assert.ok(c && "listing" in c);
+      assert.equal(c.listing.entries.map((e) => e.name), ["3.txt", "c2", "skip"]);
+      assert.equal(c.listing.skipped, [{ name: "m", reason: "replica" }]);
+      assert.is(await ahead.take("c/m"), null, "nothing beneath the mount is listed");
+      assert.is(await ahead.take("c/m/deep"), null);
+    } finally {
+      ahead.close();
+    }
+  } finally {
+    for (const at of mounts) spawnSync("umount", ["-l", at]);
     t.cleanup();
   }
 });

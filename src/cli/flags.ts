@@ -1,6 +1,6 @@
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "cac";
-import type { ConfigOptions } from "../config.ts";
+import { checkWritableFile, refuseInside, type Config, type ConfigOptions } from "../config.ts";
 import type { Verbosity } from "../log.ts";
 
 export interface Flags {
@@ -24,7 +24,7 @@ export interface Flags {
   debounce?: unknown;
 }
 
-const SYNC_INTERVAL = "Repeat every N seconds (N > 0, decimals allowed); runs never overlap";
+const SYNC_INTERVAL = "Repeat every N seconds (decimal, at least 0.1); runs never overlap";
 
 /** The options every command that syncs takes; defaults are stated here and applied in config.ts. */
 export function syncOptions(cmd: Command, intervalHelp = SYNC_INTERVAL): Command {
@@ -48,9 +48,15 @@ export function syncOptions(cmd: Command, intervalHelp = SYNC_INTERVAL): Command
     .option("--reset", "Forget this pair's remembered settings (excludes, backup dir, limits); use only the options given");
 }
 
-/** --log, or synchro.log beside the index; absolute, as the walk may list from inside source directories. */
-export function logFileOf(flags: Flags, state: string): string {
-  return resolve(flags.log ?? join(dirname(state), "synchro.log"));
+/**
+ * --log, or synchro.log beside the index; absolute, as the walk may list from inside source
+ * directories. Checked before anything is made: not where a run would copy or delete it, and writable.
+ */
+export function logFileFor(flags: Flags, cfg: Pick<Config, "source" | "replica" | "state">): string {
+  const file = resolve(flags.log ?? join(dirname(cfg.state), "synchro.log"));
+  refuseInside(file, cfg, "the log file");
+  checkWritableFile(file, "LOG_UNWRITABLE", "the log file");
+  return file;
 }
 
 export function verbosityOf(flags: Flags): Verbosity {

@@ -1,9 +1,7 @@
 import type { SyncSummary } from "../run.ts";
+import { printable } from "../printable.ts";
 
-/** Names may hold newlines or escapes; human output shows them escaped so one path stays one line. */
-export function printable(path: string): string {
-  return path.replace(/[\x00-\x1f\x7f\\]/g, (c) => (c === "\\" ? "\\\\" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
-}
+export { printable };
 
 export function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -75,12 +73,14 @@ export function formatSummary(s: SyncSummary): string {
   const bytes = bytesOf(s);
   const more = extras(s);
   const body = `${c.create} created, ${c.update} updated, ${c.delete} deleted${more.length ? `; ${more.join(", ")}` : ""}`;
+  // Not errors, so not in the error count: names the run could not handle, each named in a warning.
+  const names = s.skippedNames.length ? `; ${plural(s.skippedNames.length, "name", "names")} skipped (not UTF-8)` : "";
   if (s.dryRun) {
     const refused = s.result === "refused" ? "; over the delete limit, so a real run would refuse" : "";
-    return `dry run, nothing changed; would be: ${body}; ${formatBytes(bytes)} to copy${refused}`;
+    return `dry run, nothing changed; would be: ${body}; ${formatBytes(bytes)} to copy${refused}${names}`;
   }
   const secs = s.durationMs / 1000;
   const rate = bytes > 0 && secs > 0 ? ` at ${formatBytes(Math.round(bytes / secs))}/s` : "";
   const head = s.result === "ok" ? "synced" : s.result === "partial" ? "synced with errors" : s.result;
-  return `${head} in ${formatDuration(s.durationMs)}: ${body}; ${formatBytes(bytes)} copied${rate}; ${plural(s.errors.length, "error", "errors")}`;
+  return `${head} in ${formatDuration(s.durationMs)}: ${body}; ${formatBytes(bytes)} copied${rate}; ${plural(s.errors.length, "error", "errors")}${names}`;
 }

@@ -1,12 +1,12 @@
 import type { CAC } from "cac";
 import { openSession, type Session } from "../session.ts";
 import { SynchroError } from "../errors.ts";
-import { checkWritableFile, parsePositive } from "../config.ts";
+import { parseInterval } from "../config.ts";
 import { createLog, type Log } from "../log.ts";
 import type { SyncSummary } from "../run.ts";
 import type { SyncEvent } from "../events.ts";
 import { formatPlanLine, formatSummary, printable } from "./output.ts";
-import { syncOptions, configFromFlags, logFileOf, verbosityOf, type Flags } from "./flags.ts";
+import { syncOptions, configFromFlags, logFileFor, verbosityOf, type Flags } from "./flags.ts";
 import { stopSignal } from "./signals.ts";
 import { consoleColor } from "./color.ts";
 import { progressLine, progressWanted, type ProgressLine } from "./progress-line.ts";
@@ -64,7 +64,7 @@ function report(summary: SyncSummary, flags: Flags, log: Log | null): void {
 }
 
 export async function syncCommand(source: string, replica: string, flags: Flags): Promise<number> {
-  const interval = flags.interval === undefined ? null : parsePositive("--interval", flags.interval, "BAD_INTERVAL");
+  const interval = flags.interval === undefined ? null : parseInterval(flags.interval);
   let log: Log | null = null;
   const stop = stopSignal();
   let session: Session | null = null;
@@ -77,9 +77,7 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
       // process; Node options that name files still turn it off (walkHome in src/run.ts).
       ownsProcess: true,
       onConfig: (cfg) => {
-        const file = logFileOf(flags, cfg.state);
-        checkWritableFile(file, "LOG_UNWRITABLE", "the log file");
-        log = createLog({ file, verbosity: verbosityOf(flags), color: consoleColor(), beforeConsole: () => progress?.clear() });
+        log = createLog({ file: logFileFor(flags, cfg), verbosity: verbosityOf(flags), color: consoleColor(), beforeConsole: () => progress?.clear() });
       },
       get logger() {
         return log!.logger;

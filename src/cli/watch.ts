@@ -3,7 +3,7 @@ import { watch, DEFAULT_DEBOUNCE_MS, DEFAULT_RESCAN_S, type WatchBatch } from ".
 import { createLog, type Log } from "../log.ts";
 import type { SyncEvent } from "../events.ts";
 import { formatPlanLine, formatSummary, printable } from "./output.ts";
-import { syncOptions, configFromFlags, logFileOf, verbosityOf, type Flags } from "./flags.ts";
+import { syncOptions, configFromFlags, logFileFor, verbosityOf, type Flags } from "./flags.ts";
 import { stopSignal } from "./signals.ts";
 import { consoleColor } from "./color.ts";
 
@@ -57,7 +57,7 @@ export async function watchCommand(source: string, replica: string, flags: Flags
       // process; Node options that name files still turn it off (walkHome in src/run.ts).
       ownsProcess: true,
       onConfig: (cfg) => {
-        log = createLog({ file: logFileOf(flags, cfg.state), verbosity: verbosityOf(flags), color: consoleColor() });
+        log = createLog({ file: logFileFor(flags, cfg), verbosity: verbosityOf(flags), color: consoleColor() });
       },
       get logger() {
         return log!.logger;
