@@ -1,12 +1,11 @@
 import {
-  chmodSync, closeSync, constants, copyFile, copyFileSync, fchmodSync, fstatSync, futimesSync, lstatSync, lutimesSync, mkdirSync,
+  chmodSync, closeSync, constants, copyFileSync, fchmodSync, fstatSync, futimesSync, lstatSync, lutimesSync, mkdirSync,
   openSync, read, readSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, write, writeFileSync,
 } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
 import { SynchroError, errnoOf } from "./errors.ts";
 import { hashBuffer, newHasher } from "./hash.ts";
-import { kernelCopyExclusive } from "./runtime.ts";
 import { entryFromStats, existsQuiet, inodeAndCtime, mtimeOf, type Entry, type Kind } from "./walk.ts";
 
 /**
@@ -203,32 +202,15 @@ function writeSmall(tmp: string, data: Buffer, entry: Entry): void {
   }
 }
 
-const CHUNK = 4 << 20;
+const CHUNK = 256 << 10;
 
-const readAt = (fd: number, buf: Buffer, pos: number): Promise<number> =>
-  new Promise((resolve, reject) => read(fd, buf, 0, buf.length, pos, (err, n) => (err ? reject(err) : resolve(n))));
+const readAt = (fd: number, buf: Buffer, length: number, pos: number): Promise<number> =>
+  new Promise((resolve, reject) => read(fd, buf, 0, length, pos, (err, n) => (err ? reject(err) : resolve(n))));
 
 async function writeAt(fd: number, buf: Buffer, n: number, pos: number): Promise<void> {
   for (let off = 0; off < n; ) {
     off += await new Promise<number>((resolve, reject) => write(fd, buf, off, n - off, pos + off, (err, k) => (err ? reject(err) : resolve(k))));
   }
-}
-
-/** Reads a source by chunks on libuv's threads and hashes each on this one; `each` does whatever else a chunk needs. */
-async function readHashed(
-  from: number, signal: AbortSignal | undefined, onChunk: ((copied: number) => void) | undefined, each?: (buf: Buffer, n: number, pos: number) => Promise<void>,
-): Promise<string> {
-  const hasher = await newHasher();
-  const buf = Buffer.allocUnsafe(CHUNK);
-  for (let pos = 0; ; ) {
-    const n = await readAt(from, buf, pos);
-    if (n === 0) break;
-    hasher.update(buf.subarray(0, n));
-    if (each) await each(buf, n, pos);
-    onChunk?.((pos += n));
-    if (signal?.aborted) throw new SynchroError("ABORTED", "interrupted");
-  }
-  return hasher.digest("hex");
 }
 
 /** Opens a large source without blocking: a fifo put in the file's place is a changed source, not a hang. */
@@ -240,52 +222,35 @@ function openSource(srcAbs: string): number {
 }
 
 /**
- * Up to this size a large file is copied by the kernel (copy_file_range, through fs.copyFile
- * with COPYFILE_EXCL, which libuv opens O_CREAT|O_EXCL: no link at the temporary name is
- * followed) while this thread hashes what it reads: it writes each page once, from the page
- * cache. It cannot stop midway, so beyond this a Ctrl+C would wait too long, and the copy
- * goes by chunks instead. Deno's COPYFILE_EXCL is a check before an open that follows links:
- * chunks there too.
+ * Copies a large file by chunks on libuv's threads, hashing each on this one. The loop is ours
+ * and bounded by the size the walk saw: a file that ends sooner (truncated, as logrotate's
+ * copytruncate does) is a changed source at once, and one that grew is caught by the caller's
+ * stat after the copy. Not the kernel's copy_file_range through fs.copyFile: libuv loops on its
+ * return of 0 until it has copied the size it saw at the start, so a file truncated mid-copy
+ * spun a thread at 100% CPU for ever, and no signal could end the process (exit joins the
+ * thread). By chunks, 4 x 256 MiB took the same time as that kernel copy here (see CHANGELOG).
+ *
+ * Asynchronous so that several large copies can be in flight at once (src/actions.ts): on this
+ * VM four at a time wrote 4 × 256 MiB in 1.5-1.9 s against 2.7-3.1 s one after another, when
+ * new page-cache pages cost the most and several writers take them in parallel. Each copy
+ * gets its own hasher and buffer; Ctrl+C stops it between chunks.
  */
-const KERNEL_COPY_MAX = 256 << 20;
-
-/**
- * Large copies are asynchronous so that several can be in flight at once (src/actions.ts): on
- * this VM four at a time wrote 4 × 256 MiB in 1.5-1.9 s against 2.7-3.1 s one after another,
- * and cp -a's 2.6-2.8 s, when new page-cache pages cost the most and several writers take them
- * in parallel. Each copy gets its own hasher and buffer.
- */
-function copyLarge(srcAbs: string, tmp: string, size: number, signal?: AbortSignal, onChunk?: (copied: number) => void): Promise<string> {
-  return size <= KERNEL_COPY_MAX && kernelCopyExclusive() ? copyInKernel(srcAbs, tmp, signal, onChunk) : copyInChunks(srcAbs, tmp, signal, onChunk);
-}
-
-async function copyInKernel(srcAbs: string, tmp: string, signal?: AbortSignal, onChunk?: (copied: number) => void): Promise<string> {
-  const from = openSource(srcAbs);
-  try {
-    const copied = new Promise<void>((resolve, reject) => copyFile(srcAbs, tmp, constants.COPYFILE_EXCL, (err) => (err ? reject(err) : resolve())));
-    // A copy that fails (ENOSPC) while the hash still reads is awaited below, not an unhandled rejection.
-    copied.catch(() => {});
-    let hash: string;
-    try {
-      hash = await readHashed(from, signal, onChunk);
-    } catch (err) {
-      // The temporary file is removed by the caller: only once the copy has made it.
-      await copied.catch(() => {});
-      throw err;
-    }
-    await copied;
-    return hash;
-  } finally {
-    closeSync(from);
-  }
-}
-
-async function copyInChunks(srcAbs: string, tmp: string, signal?: AbortSignal, onChunk?: (copied: number) => void): Promise<string> {
+async function copyLarge(srcAbs: string, tmp: string, size: number, signal?: AbortSignal, onChunk?: (copied: number) => void): Promise<string> {
   const from = openSource(srcAbs);
   try {
     const to = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, 0o600);
     try {
-      return await readHashed(from, signal, onChunk, (buf, n, pos) => writeAt(to, buf, n, pos));
+      const hasher = await newHasher();
+      const buf = Buffer.allocUnsafe(CHUNK);
+      for (let pos = 0; pos < size; ) {
+        const n = await readAt(from, buf, Math.min(CHUNK, size - pos), pos);
+        if (n === 0) throw new SourceChanged("changed while being copied");
+        hasher.update(buf.subarray(0, n));
+        await writeAt(to, buf, n, pos);
+        onChunk?.((pos += n));
+        if (signal?.aborted) throw new SynchroError("ABORTED", "interrupted");
+      }
+      return hasher.digest("hex");
     } finally {
       closeSync(to);
     }

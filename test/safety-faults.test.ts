@@ -112,14 +112,16 @@ async function fullDiskInjected(t: Box): Promise<void> {
   await sync(opts);
   rmSync(join(t.src, "old.txt"));
   writeFileSync(join(t.src, "a.bin"), Buffer.alloc(2 << 20, 1));
-  const original = { copyFile: fs.copyFile, writeFileSync: fs.writeFileSync };
-  const enospc = (path: unknown) => Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: "ENOSPC", path });
-  // Half the data lands in the temp file, then the disk is full: what a real ENOSPC leaves. A
-  // 2 MiB file is a large one, which Node copies with fs.copyFile.
-  fs.copyFile = ((from: string, to: string, mode: number, done: (err: Error) => void) => {
-    original.writeFileSync(to, Buffer.alloc(1 << 20));
-    setImmediate(() => done(enospc(to)));
-  }) as unknown as typeof fs.copyFile;
+  const original = { write: fs.write };
+  const enospc = () => Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: "ENOSPC" });
+  // The first 1 MiB lands in the temp file, then the disk is full: what a real ENOSPC leaves. A
+  // 2 MiB file is a large one, which is copied by chunks through fs.write.
+  let written = 0;
+  fs.write = ((fd: number, buf: Buffer, off: number, len: number, pos: number, done: (err: Error | null, n?: number) => void) => {
+    if (written >= 1 << 20) return void setImmediate(() => done(enospc()));
+    written += len;
+    original.write(fd, buf, off, len, pos, done);
+  }) as unknown as typeof fs.write;
   syncBuiltinESMExports();
   let summary;
   try {
