@@ -281,15 +281,18 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
       if (s.placings) await drain(s.placings);
     } finally {
       s.placings = null;
-      if (s.ahead) s.deps.logger.debug(s.ahead.summary());
-      const n = s.plannedInPart;
-      if (n > 0) s.deps.logger.debug(`${n} changed director${n === 1 ? "y was" : "ies were"} planned from their changed entries alone`);
-      s.ahead?.close();
+      const { ahead, stager } = s;
       s.ahead = null;
-      if (s.stager) s.deps.logger.debug(s.stager.summary());
-      s.stager?.close();
       s.stager = null;
       s.mayStage = false;
+      // Closed before anything is logged: a worker left open keeps the process alive, and a
+      // caller's logger may throw.
+      ahead?.close();
+      stager?.close();
+      if (ahead) s.deps.logger.debug(ahead.summary());
+      const n = s.plannedInPart;
+      if (n > 0) s.deps.logger.debug(`${n} changed director${n === 1 ? "y was" : "ies were"} planned from their changed entries alone`);
+      if (stager) s.deps.logger.debug(stager.summary());
     }
   }
   return finishWalk(s, rootEntry, scan);

@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { appendFileSync, existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { sandbox, rsyncDiff, mkdirSync } from "./fixtures/tree.ts";
 import { runCli, startCli, exited, waitFor, type CliResult } from "./fixtures/cli.ts";
@@ -86,6 +87,69 @@ test("a source file that grows while it is copied is copied again as it is now",
     assert.is(r.code, 0, r.stderr);
     assert.is(readFileSync(join(t.dst, "app.log")).length, 201 * MiB);
     assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    t.cleanup();
+  }
+});
+
+/** `dirs` directories of `files` small files each: enough op lines to fill a 64 KiB log, and enough copies for the stage worker. */
+function manyFiles(root: string, dirs: number, files: number, text = "v1"): void {
+  for (let d = 0; d < dirs; d++) {
+    mkdirSync(join(root, `d${d}`), { recursive: true });
+    for (let f = 0; f < files; f++) writeFileSync(join(root, `d${d}`, `file-${f}.txt`), `${text} ${d}/${f}`);
+  }
+}
+
+/** The runs the index recorded for the pair, newest first. */
+function runsOf(t: Box): { id: number; result: string; counts: Record<string, number> }[] {
+  const r = runCli(["history", t.src, t.dst, "--state", t.state, "--runs", "--json"]);
+  assert.is(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+const LOG_WARNING = /cannot write the log file/g;
+
+test("a log file system that fills up mid-run is one warning: the run finishes and exits 0, and the index records every operation", () => {
+  const t = sandbox();
+  const logDir = join(t.root, "logdisk");
+  mkdirSync(logDir);
+  if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", logDir]).status !== 0) {
+    console.log("  (skipped: this sandbox does not allow mounting a tmpfs)");
+    t.cleanup();
+    return;
+  }
+  try {
+    manyFiles(t.src, 20, 100);
+    // At 0, every small copy goes through the stage worker, whose port kept the process alive.
+    const r = runCli(["sync", t.src, t.dst, "--state", t.state, "--log", join(logDir, "synchro.log")], { env: { SYNCHRO_STAGE_MIN: "0" }, timeoutMs: 60_000 });
+    assert.is(r.code, 0, `exit ${r.code} (null: hung and killed); stderr: ${r.stderr}`);
+    assert.is(r.stderr.match(LOG_WARNING)?.length, 1, r.stderr);
+    assert.match(r.stderr, /ENOSPC/);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+    const [run] = runsOf(t);
+    assert.is(run!.result, "ok");
+    assert.is(run!.counts.create, 2000);
+    assert.is(run!.counts.mkdir, 20);
+  } finally {
+    spawnSync("umount", [logDir]);
+    t.cleanup();
+  }
+});
+
+test("a log that cannot be written from the start (/dev/full) is one warning on a re-sync with the walk-ahead worker: exit 0", () => {
+  const t = sandbox();
+  try {
+    manyFiles(t.src, 20, 50);
+    assert.is(runCli(["sync", t.src, t.dst, "--state", t.state, "--log", t.log]).code, 0);
+    manyFiles(t.src, 20, 50, "v2, longer");
+    // At 0 the walk-ahead worker lists part of this small tree, as it does beyond 20,000 entries.
+    const r = runCli(["sync", t.src, t.dst, "--state", t.state, "--log", "/dev/full"], { env: { SYNCHRO_WALK_AHEAD_MIN: "0", SYNCHRO_STAGE_MIN: "0" }, timeoutMs: 60_000 });
+    assert.is(r.code, 0, `exit ${r.code} (null: hung and killed); stderr: ${r.stderr}`);
+    assert.is(r.stderr.match(LOG_WARNING)?.length, 1, r.stderr);
+    assert.is(rsyncDiff(t.src, t.dst), "");
+    const [run] = runsOf(t);
+    assert.is(run!.result, "ok");
+    assert.is(run!.counts.update, 1000);
   } finally {
     t.cleanup();
   }
