@@ -100,6 +100,11 @@ function sameSource(a: Entry, b: Entry | null): boolean {
 export interface Staged {
   tmp: string;
   hash: string;
+  /**
+   * Only from a copy `asRead`: the source changed while it was read, and the copy holds the
+   * `size` bytes read (up to the size the entry gave, or the end of a file that shrank).
+   */
+  changed?: { size: number };
 }
 
 /**
@@ -107,18 +112,20 @@ export interface Staged {
  * Throws SourceChanged when the source moved under us (the temp file is removed); `restat`
  * gives the source's stat now, for a large file (a small one is checked by its descriptor).
  * An abort (Ctrl+C) between chunks of a large file throws ABORTED and removes the temp file.
- * `onChunk` hears the bytes copied so far, for progress.
+ * `onChunk` hears the bytes copied so far, for progress. `asRead` keeps a copy whose source
+ * changed meanwhile, as it was read, and says so (`changed`): the last of a file's tries.
  */
 export async function stageFile(
-  srcAbs: string, dstAbs: string, entry: Entry, restat: () => Entry | null, signal?: AbortSignal, onChunk?: (copied: number) => void,
+  srcAbs: string, dstAbs: string, entry: Entry, restat: () => Entry | null, signal?: AbortSignal, onChunk?: (copied: number) => void, asRead = false,
 ): Promise<Staged> {
-  if (isSmallFile(entry)) return stageSmall(srcAbs, dstAbs, entry);
+  if (isSmallFile(entry)) return stageSmall(srcAbs, dstAbs, entry, asRead);
   const tmp = tempPathIn(dirname(dstAbs));
   try {
-    const hash = await copyLarge(srcAbs, tmp, entry.size, signal, onChunk);
-    if (!sameSource(entry, restat())) throw new SourceChanged(`changed while being copied`);
+    const { hash, size } = await copyLarge(srcAbs, tmp, entry.size, asRead, signal, onChunk);
+    const changed = size !== entry.size || !sameSource(entry, restat());
+    if (changed && !asRead) throw new SourceChanged(`changed while being copied`);
     setMeta(tmp, entry);
-    return { tmp, hash };
+    return changed ? { tmp, hash, changed: { size } } : { tmp, hash };
   } catch (err) {
     unlinkQuiet(tmp);
     throw err;
@@ -129,13 +136,13 @@ export async function stageFile(
 export const isSmallFile = (entry: Entry): boolean => entry.size <= SMALL_FILE;
 
 /** stageFile for a small file: read whole, hashed, written under a temporary name in one go. */
-export function stageSmall(srcAbs: string, dstAbs: string, entry: Entry): Staged {
+export function stageSmall(srcAbs: string, dstAbs: string, entry: Entry, asRead = false): Staged {
   const tmp = tempPathIn(dirname(dstAbs));
   try {
-    const data = readSource(srcAbs, entry);
+    const { data, changed } = readSource(srcAbs, entry, asRead);
     const hash = hashBuffer(data);
     writeSmall(tmp, data, entry);
-    return { tmp, hash };
+    return changed ? { tmp, hash, changed: { size: data.length } } : { tmp, hash };
   } catch (err) {
     unlinkQuiet(tmp);
     throw err;
@@ -148,8 +155,9 @@ export function stageSmall(srcAbs: string, dstAbs: string, entry: Entry): Staged
  * by a rename meanwhile was still copied faithfully as the version we record; the next run sees
  * the new inode. One fstat instead of readFileSync's own plus an lstat by path: a first copy
  * made 5 stats per file, now 3. O_NONBLOCK: a fifo put in the file's place cannot block the read.
+ * `asRead` returns what was read even so, and says the source changed.
  */
-function readSource(srcAbs: string, entry: Entry): Buffer {
+function readSource(srcAbs: string, entry: Entry, asRead: boolean): { data: Buffer; changed: boolean } {
   const fd = openSync(srcAbs, constants.O_RDONLY | O_NONBLOCK);
   try {
     const buf = Buffer.allocUnsafe(entry.size);
@@ -161,8 +169,9 @@ function readSource(srcAbs: string, entry: Entry): Buffer {
     }
     // A file that grew is caught here by its size, one that shrank by its size or its short read.
     const now = entryFromStats(entry.name, fstatSync(fd, { bigint: true }), null);
-    if (n !== entry.size || !sameSource(entry, now)) throw new SourceChanged(`changed while being copied`);
-    return buf;
+    const changed = n !== entry.size || !sameSource(entry, now);
+    if (changed && !asRead) throw new SourceChanged(`changed while being copied`);
+    return { data: n === entry.size ? buf : buf.subarray(0, n), changed };
   } finally {
     closeSync(fd);
   }
@@ -225,7 +234,7 @@ function openSource(srcAbs: string): number {
  * Copies a large file by chunks on libuv's threads, hashing each on this one. The loop is ours
  * and bounded by the size the walk saw: a file that ends sooner (truncated, as logrotate's
  * copytruncate does) is a changed source at once, and one that grew is caught by the caller's
- * stat after the copy. Not the kernel's copy_file_range through fs.copyFile: libuv loops on its
+ * stat after the copy; `asRead`, a file that ends sooner is copied as far as it goes. Not the kernel's copy_file_range through fs.copyFile: libuv loops on its
  * return of 0 until it has copied the size it saw at the start, so a file truncated mid-copy
  * spun a thread at 100% CPU for ever, and no signal could end the process (exit joins the
  * thread). By chunks, 4 x 256 MiB took the same time as that kernel copy here (see CHANGELOG).
@@ -235,22 +244,26 @@ function openSource(srcAbs: string): number {
  * new page-cache pages cost the most and several writers take them in parallel. Each copy
  * gets its own hasher and buffer; Ctrl+C stops it between chunks.
  */
-async function copyLarge(srcAbs: string, tmp: string, size: number, signal?: AbortSignal, onChunk?: (copied: number) => void): Promise<string> {
+async function copyLarge(
+  srcAbs: string, tmp: string, size: number, asRead: boolean, signal?: AbortSignal, onChunk?: (copied: number) => void,
+): Promise<{ hash: string; size: number }> {
   const from = openSource(srcAbs);
   try {
     const to = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, 0o600);
     try {
       const hasher = await newHasher();
       const buf = Buffer.allocUnsafe(CHUNK);
-      for (let pos = 0; pos < size; ) {
+      let pos = 0;
+      while (pos < size) {
         const n = await readAt(from, buf, Math.min(CHUNK, size - pos), pos);
+        if (n === 0 && asRead) break;
         if (n === 0) throw new SourceChanged("changed while being copied");
         hasher.update(buf.subarray(0, n));
         await writeAt(to, buf, n, pos);
         onChunk?.((pos += n));
         if (signal?.aborted) throw new SynchroError("ABORTED", "interrupted");
       }
-      return hasher.digest("hex");
+      return { hash: hasher.digest("hex"), size: pos };
     } finally {
       closeSync(to);
     }
