@@ -123,17 +123,7 @@ async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promi
   const s = newRunState(cfg, deps, pair?.id ?? -1, runId, cfg.wait && pair ? store.entries.count(pair.id) : indexed);
   let result: RunResult = "failed";
   let refused = { refused: 0, limit: 0 };
-  try {
-    const root = statEntry(cfg.source, "")!;
-    refused = scope.dirs && !scan ? await walkDirs(s, root, scope.dirs) : await walkAndApply(s, root, scan);
-    result = refused.refused > 0 ? "refused" : s.errors.length > 0 ? "partial" : "ok";
-  } catch (err) {
-    result = err instanceof SynchroError && err.code === "ABORTED" ? "aborted" : "failed";
-    throw err;
-  } finally {
-    finishRun(cfg, deps, s, runId, result, scan, !scope.keepLock);
-  }
-  const summary: SyncSummary = {
+  const summaryOf = (result: RunResult): SyncSummary => ({
     source: cfg.source,
     replica: cfg.replica,
     run: runId,
@@ -147,7 +137,21 @@ async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promi
     bytes: s.bytes,
     errors: s.errors,
     ...(cfg.dryRun ? { plan: s.plan } : {}),
-  };
+  });
+  try {
+    const root = statEntry(cfg.source, "")!;
+    refused = scope.dirs && !scan ? await walkDirs(s, root, scope.dirs) : await walkAndApply(s, root, scan);
+    result = refused.refused > 0 ? "refused" : s.errors.length > 0 ? "partial" : "ok";
+  } catch (err) {
+    if (!(err instanceof SynchroError && err.code === "ABORTED")) throw err;
+    result = "aborted";
+    // A stopped run still made what it made: its summary goes with the error, so that a
+    // session's total (Ctrl+C in an --interval loop, or watch) counts it.
+    throw new SynchroError("ABORTED", err.message, { summary: summaryOf(result) });
+  } finally {
+    finishRun(cfg, deps, s, runId, result, scan, !scope.keepLock);
+  }
+  const summary = summaryOf(result);
   if (refused.refused > 0 && !cfg.dryRun) {
     throw new SynchroError("DELETE_LIMIT", `refusing to delete ${refused.refused} entries (limit ${refused.limit}); use --force or raise --max-delete`, { summary });
   }

@@ -51,6 +51,10 @@ export interface SyncSummary {
   plan?: { action: OpAction; path: string; size: number | null; from?: string }[];
 }
 
+/** What a run did to the replica: every operation but adoptions (files found already in place). */
+export const operationsIn = (summary: { counts: Counts }): number =>
+  Object.entries(summary.counts).reduce((n, [k, v]) => (k === "adopt" ? n : n + v), 0);
+
 const emptyCounts = (): Counts => ({ create: 0, update: 0, delete: 0, mkdir: 0, rmdir: 0, symlink: 0, meta: 0, rename: 0, backup: 0, error: 0, adopt: 0 });
 
 /**

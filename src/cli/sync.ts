@@ -3,7 +3,7 @@ import { openSession, type Session } from "../session.ts";
 import { SynchroError } from "../errors.ts";
 import { checkWritableFile, parsePositive } from "../config.ts";
 import { createLog, type Log } from "../log.ts";
-import type { SyncSummary } from "../run.ts";
+import { operationsIn, type SyncSummary } from "../run.ts";
 import type { SyncEvent } from "../events.ts";
 import { formatPlanLine, formatSummary, printable } from "./output.ts";
 import { syncOptions, configFromFlags, logFileOf, verbosityOf, type Flags } from "./flags.ts";
@@ -89,7 +89,7 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
     for (;;) {
       try {
         const summary = await session.run(interval ? "interval" : "sync", stop.signal);
-        total += Object.entries(summary.counts).reduce((n, [k, v]) => (k === "adopt" ? n : n + v), 0);
+        total += operationsIn(summary);
         report(summary, flags, log);
         if (!interval) return summary.errors.length > 0 ? 1 : 0;
       } catch (err) {
@@ -105,6 +105,9 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
     return 0;
   } catch (err) {
     if (err instanceof SynchroError && err.code === "ABORTED") {
+      // The run that was stopped counts too: what it made is in the replica and the index.
+      const stopped = err.data.summary as SyncSummary | undefined;
+      if (stopped) total += operationsIn(stopped);
       (log as Log | null)?.logger.warn(`interrupted; ${total} operations in this session`);
       return interval ? 0 : 130;
     }
