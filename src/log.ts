@@ -42,7 +42,7 @@ export function fileReporter(
   let closed = false;
   let timer: ReturnType<typeof later> | null = null;
   let warned = false;
-  /** Lines lost since the last write that went through; a write that stopped mid-line counts its line. */
+  /** Lines lost since the last write that went through, and whether the file now ends mid-line. */
   let lost = 0;
   let midLine = false;
   // A CLI that exits without close() (a fatal error) still gets its last op lines written.
@@ -65,29 +65,35 @@ export function fileReporter(
     ino = fstatSync(fd).ino;
   }
 
-  /** Appends whole lines, or counts them as lost (and tells onLost the first time). */
+  /**
+   * Appends whole lines. Those whose newline does not reach the file are counted as lost, and
+   * the first failure goes to onLost; the next write that gets through starts with how many
+   * were lost, on a line of its own.
+   */
   function append(text: string): void {
-    const lines = countLines(text);
+    const note = lost > 0 ? `${midLine ? "\n" : ""}${new Date(now()).toISOString()} WARN ${lost} log lines were lost: the log could not be written\n` : "";
+    const data = Buffer.from(note + text);
+    let written = 0;
+    let failure: unknown = null;
     try {
       reopenIfMoved();
-      const note = lost > 0 ? `${midLine ? "\n" : ""}${new Date(now()).toISOString()} WARN ${lost} log lines were lost: the log could not be written\n` : "";
-      const data = Buffer.from(note + text);
-      const n = writeSync(fd!, data);
-      if (n === data.length) {
-        lost = 0;
-        midLine = false;
-        return;
-      }
-      // A disk that filled up mid-write took part of the text: the rest is lost, and the next
-      // line that gets through starts on a line of its own.
-      midLine = true;
-      throw Object.assign(new Error("no space left on device, write"), { code: "ENOSPC" });
+      written = writeSync(fd!, data);
     } catch (err) {
-      lost += lines;
-      if (warned) return;
-      warned = true;
-      onLost(unwritable(file, err));
+      failure = err;
     }
+    if (written === data.length) {
+      lost = 0;
+      midLine = false;
+      return;
+    }
+    // A disk that fills up mid-write takes part of the text and refuses the rest. The note is
+    // no log line: if it did not get through, the lines it counted are still lost.
+    const dropped = countLines(data.subarray(Math.max(written, note.length)));
+    lost = written < note.length ? lost + dropped : dropped;
+    if (written > 0) midLine = data[written - 1] !== NEWLINE;
+    if (warned) return;
+    warned = true;
+    onLost(unwritable(file, failure ?? Object.assign(new Error("no space left on device"), { code: "ENOSPC" })));
   }
 
   function flush(): void {
@@ -139,9 +145,11 @@ export function fileReporter(
   };
 }
 
-const countLines = (text: string): number => {
+const NEWLINE = 0x0a;
+
+const countLines = (data: Buffer): number => {
   let n = 0;
-  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  for (let i = data.indexOf(NEWLINE); i >= 0; i = data.indexOf(NEWLINE, i + 1)) n++;
   return n;
 };
 
