@@ -15,27 +15,39 @@ import { drain, renameLater } from "./placing.ts";
 import { placeQueued, placeQueuedOutside } from "./place-queue.ts";
 import { dstAbs, failed, holdPath, parentOf, putRow, record, removeRow, srcAbs, type HeldPath, type RunState } from "./run.ts";
 
-/** A copy is retried this often when the source keeps changing under it, then left for the next run. */
+/**
+ * A copy is tried this often when the source keeps changing under it. The last try keeps what
+ * it read, as rsync does: a file that never stops changing (a log being written) still gets a
+ * copy, a prefix of it when it is appended to (one rewritten in place may mix old and new).
+ */
 const COPY_ATTEMPTS = 3;
 
-/** Copies one file, re-reading the source's stat after each try so a file being written is never recorded as synced. */
+/**
+ * Copies one file, re-reading the source's stat after each try so a file being written is never
+ * recorded as synced. One copied as last read is recorded with the stat it had before that read,
+ * which it no longer has: the next run copies it again.
+ */
 async function copyWithRetry(
   s: RunState, path: string, dst: string, entry: Entry, onChunk: (copied: number) => void,
 ): Promise<{ entry: Entry; staged: Staged } | null> {
-  let current: Entry | null = entry;
-  for (let attempt = 1; attempt <= COPY_ATTEMPTS && current; attempt++) {
-    const want: Entry = current;
+  let want = entry;
+  for (let attempt = 1; attempt <= COPY_ATTEMPTS; attempt++) {
+    const last = attempt === COPY_ATTEMPTS;
     try {
-      const staged = await stageFile(srcAbs(s, path), dst, want, () => statEntry(srcAbs(s, path), want.name), s.deps.signal, onChunk);
-      return { entry: want, staged };
+      const staged = await stageFile(srcAbs(s, path), dst, want, () => statEntry(srcAbs(s, path), want.name), s.deps.signal, onChunk, last);
+      if (!staged.changed) return { entry: want, staged };
+      s.deps.logger.warn(`${printable(path)}: kept changing while being copied (${COPY_ATTEMPTS} tries); copied as last read, and again by the next run`);
+      return { entry: { ...want, size: staged.changed.size }, staged };
     } catch (err) {
       if (!(err instanceof SourceChanged)) throw err;
       s.deps.logger.debug(`${printable(path)}: changed while being copied (attempt ${attempt} of ${COPY_ATTEMPTS})`);
-      current = statEntry(srcAbs(s, path), want.name);
-      if (current && current.kind !== "file") return null;
+      const current = statEntry(srcAbs(s, path), want.name);
+      if (!current || current.kind !== "file") return null;
+      want = current;
     }
   }
-  if (current) s.deps.logger.warn(`${printable(path)}: kept changing while being copied (${COPY_ATTEMPTS} tries); left for the next run`);
+  // Only a last try that found no regular file to read (a fifo put in its place) gets here.
+  s.deps.logger.warn(`${printable(path)}: kept changing while being copied (${COPY_ATTEMPTS} tries); left for the next run`);
   return null;
 }
 

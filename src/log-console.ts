@@ -16,7 +16,7 @@ const GRAY = 90;
 export const messageOf = (obj: LogObject): string =>
   obj.args.map((a) => (typeof a === "string" ? a : a instanceof Error ? a.message : JSON.stringify(a))).join(" ");
 
-export function consoleReporter(stream: { write(text: string): unknown }, color: boolean): ConsolaReporter {
+export function consoleReporter(stream: { write(text: string): unknown }, color: boolean): ConsolaReporter & { log(obj: LogObject): void } {
   const paint = (code: number, text: string) => (color ? `\x1b[${code}m${text}\x1b[39m` : text);
   return {
     log(obj) {

@@ -24,43 +24,33 @@ const FLUSH_BYTES = 64 << 10;
 /**
  * Appends plain lines (ISO time, level, message) to a file. If someone deletes or rotates the
  * file while we run, the next line notices the inode changed and writes a fresh file.
+ *
+ * Only opening the file at the start may throw (LOG_UNWRITABLE, exit 2: nothing was done yet).
+ * A write that fails later (a full disk) never reaches the run: the log is a copy of what the
+ * index records, and a logger that threw from inside a run (or its `finally`) stopped it half
+ * way and left its workers keeping the process alive. `onLost` hears the first failure, once;
+ * later lines are still tried, so a disk with room again gets the log back, with a line saying
+ * how many lines it lost.
  */
 export function fileReporter(
-  file: string, now: () => number = Date.now,
+  file: string, now: () => number = Date.now, onLost: (err: SynchroError) => void = () => {},
 ): ConsolaReporter & { buffered(text: string): void; close(): void } {
-  let fd = openLog(file);
+  let fd: number | null = openLog(file);
   let ino = fstatSync(fd).ino;
   let checkedAt = now();
   let pending = "";
   let closed = false;
   let timer: ReturnType<typeof later> | null = null;
-  // A write that fails in the timer is thrown at the next line, where the caller can handle it.
-  let failure: unknown = null;
-  const flushLater = () => {
-    try {
-      flush();
-    } catch (err) {
-      failure = err;
-    }
-  };
-  const rethrow = () => {
-    if (failure === null) return;
-    const err = failure;
-    failure = null;
-    throw err;
-  };
+  let warned = false;
+  /** Lines lost since the last write that went through, and whether the file now ends mid-line. */
+  let lost = 0;
+  let midLine = false;
   // A CLI that exits without close() (a fatal error) still gets its last op lines written.
-  const onExit = () => {
-    try {
-      flush();
-    } catch {
-      // Exiting already: the error that got us here is the one to show.
-    }
-  };
+  const onExit = () => flush();
   process.on("exit", onExit);
 
   function reopenIfMoved(): void {
-    if (now() - checkedAt < RECHECK_MS) return;
+    if (fd !== null && now() - checkedAt < RECHECK_MS) return;
     checkedAt = now();
     let current: number | null = null;
     try {
@@ -68,10 +58,42 @@ export function fileReporter(
     } catch {
       current = null;
     }
-    if (current === ino) return;
-    closeSync(fd);
+    if (fd !== null && current === ino) return;
+    if (fd !== null) closeQuiet(fd);
+    fd = null;
     fd = openLog(file);
     ino = fstatSync(fd).ino;
+  }
+
+  /**
+   * Appends whole lines. Those whose newline does not reach the file are counted as lost, and
+   * the first failure goes to onLost; the next write that gets through starts with how many
+   * were lost, on a line of its own.
+   */
+  function append(text: string): void {
+    const note = lost > 0 ? `${midLine ? "\n" : ""}${new Date(now()).toISOString()} WARN ${lost} log lines were lost: the log could not be written\n` : "";
+    const data = Buffer.from(note + text);
+    let written = 0;
+    let failure: unknown = null;
+    try {
+      reopenIfMoved();
+      written = writeSync(fd!, data);
+    } catch (err) {
+      failure = err;
+    }
+    if (written === data.length) {
+      lost = 0;
+      midLine = false;
+      return;
+    }
+    // A disk that fills up mid-write takes part of the text and refuses the rest. The note is
+    // no log line: if it did not get through, the lines it counted are still lost.
+    const dropped = countLines(data.subarray(Math.max(written, note.length)));
+    lost = written < note.length ? lost + dropped : dropped;
+    if (written > 0) midLine = data[written - 1] !== NEWLINE;
+    if (warned) return;
+    warned = true;
+    onLost(unwritable(file, failure ?? Object.assign(new Error("no space left on device"), { code: "ENOSPC" })));
   }
 
   function flush(): void {
@@ -80,12 +102,7 @@ export function fileReporter(
     if (pending === "" || closed) return;
     const text = pending;
     pending = "";
-    try {
-      reopenIfMoved();
-      writeSync(fd, text);
-    } catch (err) {
-      throw unwritable(file, err);
-    }
+    append(text);
   }
 
   // A first copy logs about 14 ops a millisecond here, and each ISO time costs about 0.8 µs.
@@ -101,21 +118,14 @@ export function fileReporter(
 
   /** An op line: written within FLUSH_MS, in order with every other line. */
   function buffered(text: string): void {
-    rethrow();
     pending += `${isoTime(now())} INFO ${text}\n`;
     if (pending.length >= FLUSH_BYTES) flush();
-    else timer ??= later(flushLater, FLUSH_MS).unref();
+    else timer ??= later(flush, FLUSH_MS).unref();
   }
 
   function line(level: string, text: string, date = new Date(now())): void {
-    rethrow();
     flush();
-    try {
-      reopenIfMoved();
-      writeSync(fd, `${date.toISOString()} ${level.toUpperCase()} ${text}\n`);
-    } catch (err) {
-      throw unwritable(file, err);
-    }
+    append(`${date.toISOString()} ${level.toUpperCase()} ${text}\n`);
   }
 
   return {
@@ -126,16 +136,29 @@ export function fileReporter(
     },
     buffered,
     close() {
-      try {
-        rethrow();
-        flush();
-      } finally {
-        closed = true;
-        process.off("exit", onExit);
-        closeSync(fd);
-      }
+      flush();
+      closed = true;
+      process.off("exit", onExit);
+      if (fd !== null) closeQuiet(fd);
+      fd = null;
     },
   };
+}
+
+const NEWLINE = 0x0a;
+
+const countLines = (data: Buffer): number => {
+  let n = 0;
+  for (let i = data.indexOf(NEWLINE); i >= 0; i = data.indexOf(NEWLINE, i + 1)) n++;
+  return n;
+};
+
+function closeQuiet(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Nothing more can be done for the log at its close; what the run did is in the index.
+  }
 }
 
 function openLog(file: string): number {
@@ -164,7 +187,14 @@ export function createLog(opts: { file: string | null; verbosity: Verbosity; col
   const consoleLevel = CONSOLE_LEVEL[opts.verbosity];
   // Console output goes to stderr: stdout belongs to results (--json, --dry-run, status).
   const toConsole = consoleReporter(process.stderr, opts.color);
-  const file = opts.file ? fileReporter(opts.file) : null;
+  // Straight to the console, whatever the verbosity: through consola it would go to the file too.
+  // The file is written first, so this comes before the console line whose write failed.
+  const logLost = (err: SynchroError) => {
+    opts.beforeConsole?.();
+    const message = `${err.message}; synchro goes on without it (the index keeps every operation: synchro history)`;
+    toConsole.log({ type: "warn", level: 1, tag: "", args: [message], date: new Date() });
+  };
+  const file = opts.file ? fileReporter(opts.file, Date.now, logLost) : null;
   const consoleFilter: ConsolaReporter = {
     log(obj, ctx) {
       const level = obj.tag === "op" ? 4 : obj.level;
@@ -173,7 +203,7 @@ export function createLog(opts: { file: string | null; verbosity: Verbosity; col
       toConsole.log(obj, ctx);
     },
   };
-  const consola = createConsola({ level: 5, reporters: file ? [consoleFilter, file] : [consoleFilter], stdout: process.stderr, stderr: process.stderr });
+  const consola = createConsola({ level: 5, reporters: file ? [file, consoleFilter] : [consoleFilter], stdout: process.stderr, stderr: process.stderr });
   const ops = consola.withTag("op");
   const fileOnly = createConsola({ level: 5, reporters: file ? [file] : [] });
   return {

@@ -199,21 +199,7 @@ async function runOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<
   let result: RunResult = "failed";
   let reason: string | null = null;
   let refused: Refusal = { refused: 0, limit: 0 };
-  try {
-    const root = statEntry(cfg.source, "")!;
-    refused = scope.dirs && !scan ? await walkDirs(s, root, scope.dirs) : await walkAndApply(s, root, scan);
-    result = refused.refused > 0 ? "refused" : s.errors.length > 0 ? "partial" : "ok";
-    if (refused.refused > 0) reason = limitMessage(refused);
-  } catch (err) {
-    result = !(err instanceof SynchroError) ? "failed" : err.code === "ABORTED" ? "aborted" : err.exitCode === 3 ? "refused" : "failed";
-    reason = err instanceof SynchroError ? err.message : `unexpected error: ${(err as Error)?.message ?? String(err)}`;
-    if (err instanceof SynchroError) err.data.run = runId;
-    throw err;
-  } finally {
-    s.dirs?.close();
-    finishRun(cfg, deps, s, runId, { result, reason }, scan, !scope.keepLock);
-  }
-  const summary: SyncSummary = {
+  const summaryOf = (result: RunResult): SyncSummary => ({
     source: cfg.source,
     replica: cfg.replica,
     run: runId,
@@ -228,8 +214,27 @@ async function runOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<
     errors: s.errors,
     skippedNames: s.skippedNames,
     ...(cfg.dryRun ? { plan: s.plan } : {}),
-  };
-  return { summary, refused };
+  });
+  try {
+    const root = statEntry(cfg.source, "")!;
+    refused = scope.dirs && !scan ? await walkDirs(s, root, scope.dirs) : await walkAndApply(s, root, scan);
+    result = refused.refused > 0 ? "refused" : s.errors.length > 0 ? "partial" : "ok";
+    if (refused.refused > 0) reason = limitMessage(refused);
+  } catch (err) {
+    result = !(err instanceof SynchroError) ? "failed" : err.code === "ABORTED" ? "aborted" : err.exitCode === 3 ? "refused" : "failed";
+    reason = err instanceof SynchroError ? err.message : `unexpected error: ${(err as Error)?.message ?? String(err)}`;
+    if (err instanceof SynchroError) {
+      err.data.run = runId;
+      // A stopped or refused run still made what it made: its summary goes with the error, so
+      // that a session's total (Ctrl+C in an --interval loop, or watch) counts it.
+      err.data.summary ??= summaryOf(result);
+    }
+    throw err;
+  } finally {
+    s.dirs?.close();
+    finishRun(cfg, deps, s, runId, { result, reason }, scan, !scope.keepLock);
+  }
+  return { summary: summaryOf(result), refused };
 }
 
 function finishRun(

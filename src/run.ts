@@ -61,6 +61,10 @@ export interface SyncSummary {
   plan?: { action: OpAction; path: string; size: number | null; from?: string }[];
 }
 
+/** What a run did to the replica: every operation but adoptions (files found already in place). */
+export const operationsIn = (summary: { counts: Counts }): number =>
+  Object.entries(summary.counts).reduce((n, [k, v]) => (k === "adopt" ? n : n + v), 0);
+
 export const emptyCounts = (): Counts => ({ create: 0, update: 0, delete: 0, mkdir: 0, rmdir: 0, symlink: 0, meta: 0, rename: 0, backup: 0, error: 0, adopt: 0 });
 
 /**
@@ -374,15 +378,18 @@ export async function walkAndApply(s: RunState, rootEntry: Entry, scan: boolean)
       if (s.placings) await drain(s.placings);
     } finally {
       s.placings = null;
-      if (s.ahead) s.deps.logger.debug(s.ahead.summary());
-      const n = s.plannedInPart;
-      if (n > 0) s.deps.logger.debug(`${n} changed director${n === 1 ? "y was" : "ies were"} planned from their changed entries alone`);
-      s.ahead?.close();
+      const { ahead, stager } = s;
       s.ahead = null;
-      if (s.stager) s.deps.logger.debug(s.stager.summary());
-      s.stager?.close();
       s.stager = null;
       s.mayStage = false;
+      // Closed before anything is logged: a worker left open keeps the process alive, and a
+      // caller's logger may throw.
+      ahead?.close();
+      stager?.close();
+      if (ahead) s.deps.logger.debug(ahead.summary());
+      const n = s.plannedInPart;
+      if (n > 0) s.deps.logger.debug(`${n} changed director${n === 1 ? "y was" : "ies were"} planned from their changed entries alone`);
+      if (stager) s.deps.logger.debug(stager.summary());
     }
   }
   return finishWalk(s, rootEntry, scan);

@@ -33,9 +33,6 @@ export const maySignal = (): boolean => granted({ name: "run" });
  */
 export const statTimesExact = (): boolean => typeof Deno === "undefined";
 
-/** Node's fs.copyFile with COPYFILE_EXCL creates the target O_EXCL; Deno's checks for it first, then opens following links. */
-export const kernelCopyExclusive = (): boolean => typeof Deno === "undefined";
-
 const EXT4_MAGIC = 0xef53;
 
 /**

@@ -5,7 +5,7 @@ import { openSession, type SyncOptions } from "./session.ts";
 import { statEntry } from "./walk.ts";
 import { silentLogger } from "./events.ts";
 import { watchForPath, watchTree, type Closer } from "./fswatch.ts";
-import type { SyncSummary } from "./run.ts";
+import { operationsIn, type SyncSummary } from "./run.ts";
 
 export interface WatchOptions extends SyncOptions {
   /** Seconds between safety rescans of the whole tree (default 3600). */
@@ -52,9 +52,6 @@ function parseDebounce(value: number | string | undefined): number {
   }
   return n;
 }
-
-const operationsIn = (s: SyncSummary): number =>
-  Object.entries(s.counts).reduce((n, [k, v]) => (k === "adopt" ? n : n + v), 0);
 
 /**
  * Continuous mirroring. The watcher is set up first and the initial sync runs next, so no
@@ -183,6 +180,11 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
       totals.operations += operationsIn(summary);
       options.onBatch?.({ reason, dirs: dirs?.length ?? 0, summary, error: null });
     } catch (err) {
+      if (err instanceof SynchroError && err.code === "ABORTED" && err.data.summary) {
+        // Stopped mid-run: what it made counts in the session's totals.
+        totals.runs++;
+        totals.operations += operationsIn(err.data.summary as SyncSummary);
+      }
       if (!(err instanceof SynchroError) || err.code === "ABORTED") throw err;
       if (reason === "initial" && (err.code === "LOCKED" || err.code === "SOURCE_MISSING")) throw err;
       if (err.code === "SOURCE_VANISHED" || err.code === "SOURCE_MISSING") return startWaiting();

@@ -3,7 +3,7 @@ import { openSession, type Session } from "../session.ts";
 import { SynchroError } from "../errors.ts";
 import { parseInterval } from "../config.ts";
 import { createLog, type Log } from "../log.ts";
-import type { SyncSummary } from "../run.ts";
+import { operationsIn, type SyncSummary } from "../run.ts";
 import type { SyncEvent } from "../events.ts";
 import { formatPlanLine, formatSummary, printable } from "./output.ts";
 import { syncOptions, configFromFlags, logFileFor, verbosityOf, type Flags } from "./flags.ts";
@@ -87,12 +87,17 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
     for (;;) {
       try {
         const summary = await session.run(interval ? "interval" : "sync", stop.signal);
-        total += Object.entries(summary.counts).reduce((n, [k, v]) => (k === "adopt" ? n : n + v), 0);
+        total += operationsIn(summary);
         report(summary, flags, log);
         if (!interval) return summary.errors.length > 0 ? 1 : 0;
       } catch (err) {
-        // A run refused at the delete limit still copied what it could: it gets its summary too.
-        if (err instanceof SynchroError && err.code === "DELETE_LIMIT") report(err.data.summary as SyncSummary, flags, log);
+        // A run refused after it began (the delete limit, a source unmounted under it) still copied
+        // what it could: it gets its summary, and its operations count in the session's total.
+        const done = err instanceof SynchroError && err.exitCode === 3 ? (err.data.summary as SyncSummary | undefined) : undefined;
+        if (done) {
+          total += operationsIn(done);
+          report(done, flags, log);
+        }
         if (!interval || !(err instanceof SynchroError) || err.code === "ABORTED" || err.exitCode === 2) throw err;
         // A refused or locked tick is logged; the next tick tries again (the disk may be back).
         (log as Log | null)?.logger.error(err.message);
@@ -103,6 +108,9 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
     return 0;
   } catch (err) {
     if (err instanceof SynchroError && err.code === "ABORTED") {
+      // The run that was stopped counts too: what it made is in the replica and the index.
+      const stopped = err.data.summary as SyncSummary | undefined;
+      if (stopped) total += operationsIn(stopped);
       (log as Log | null)?.logger.warn(`interrupted; ${total} operations in this session`);
       return interval ? 0 : 130;
     }
