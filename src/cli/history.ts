@@ -1,6 +1,6 @@
 import type { CAC } from "cac";
 import { history, type HistoryOp, type HistoryRun } from "../history.ts";
-import { formatBytes, printable } from "./output.ts";
+import { count, formatBytes, printable } from "./output.ts";
 
 interface HistoryFlags {
   state?: string;
@@ -65,7 +65,7 @@ function formatRuns(runs: HistoryRun[]): string {
   return runs
     .map((r) => {
       const took = r.durationMs === null ? "-" : `${(r.durationMs / 1000).toFixed(1)} s`;
-      const counts = Object.entries(r.counts).filter(([k, n]) => n > 0 && k !== "adopt").map(([k, n]) => `${n} ${k}`).join(", ") || "no changes";
+      const counts = Object.entries(r.counts).filter(([k, n]) => n > 0 && k !== "adopt").map(([k, n]) => `${count(n)} ${k}`).join(", ") || "no changes";
       const pair = r.source ? `  [${printable(r.source)} -> ${printable(r.replica ?? "")}]` : "";
       const why = r.reason ? `  (${printable(r.reason)})` : "";
       return `run ${r.id}  ${r.trigger.padEnd(8)}  ${shortTime(r.startedAt)}  ${took.padStart(8)}  ${(r.result ?? "unfinished").padEnd(10)}  ${counts}; ${formatBytes(r.bytes)}${why}${pair}\n`;

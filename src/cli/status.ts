@@ -1,7 +1,7 @@
 import type { CAC } from "cac";
 import { SynchroError } from "../errors.ts";
 import { status, type PairStatus, type PairSummary, type RunInfo } from "../status.ts";
-import { formatBytes, formatPlanLine, printable } from "./output.ts";
+import { count, formatBytes, formatPlanLine, printable } from "./output.ts";
 import { describeSettings } from "../settings.ts";
 
 interface StatusFlags {
@@ -40,7 +40,7 @@ async function statusCommand(source: string | undefined, replica: string | undef
 
 function capped<T>(items: T[], line: (item: T) => string): string {
   const lines = items.slice(0, SHOWN).map((i) => `  ${line(i)}\n`);
-  if (items.length > SHOWN) lines.push(`  ... and ${items.length - SHOWN} more\n`);
+  if (items.length > SHOWN) lines.push(`  ... and ${count(items.length - SHOWN)} more\n`);
   return lines.join("");
 }
 
@@ -51,14 +51,14 @@ function formatRun(r: RunInfo | null): string {
 
 function describeRun(r: RunInfo): string {
   const took = r.durationMs === null ? "" : `, took ${(r.durationMs / 1000).toFixed(1)} s`;
-  const counts = Object.entries(r.counts).filter(([k, n]) => n > 0 && k !== "adopt").map(([k, n]) => `${n} ${k}`);
+  const counts = Object.entries(r.counts).filter(([k, n]) => n > 0 && k !== "adopt").map(([k, n]) => `${count(n)} ${k}`);
   const what = counts.length ? `; ${counts.join(", ")}, ${formatBytes(r.bytes)}` : "";
   const why = r.reason ? ` (${printable(r.reason)})` : "";
   return `run ${r.id} (${r.trigger}) at ${r.startedAt}: ${r.result ?? "did not finish"}${why}${took}${what}`;
 }
 
 function formatStatus(s: PairStatus): string {
-  const head = s.inSync ? "in sync" : `not in sync: ${s.pending.length} pending, ${s.drift.length} drifted in the replica`;
+  const head = s.inSync ? "in sync" : `not in sync: ${count(s.pending.length)} pending, ${count(s.drift.length)} drifted in the replica`;
   let out = `${head}\n${formatRun(s.lastRun)}\nsettings: ${describeSettings(s.settings)}\n`;
   if (s.pending.length) out += `pending (what the next sync would do):\n${capped(s.pending, formatPlanLine)}`;
   if (s.drift.length) out += `drift (the replica differs from what was written):\n${capped(s.drift, (d) => `${d.kind.padEnd(8)} ${printable(d.path)}`)}`;
@@ -69,7 +69,7 @@ function formatPairs(pairs: PairSummary[]): string {
   if (pairs.length === 0) return "no pairs synced yet\n";
   return pairs
     .map((p) => {
-      const why = p.error ? ` (${printable(p.error)})` : p.inSync ? "" : ` (${p.pending} pending, ${p.drift} drifted)`;
+      const why = p.error ? ` (${printable(p.error)})` : p.inSync ? "" : ` (${count(p.pending)} pending, ${count(p.drift)} drifted)`;
       return `${p.inSync ? "in sync    " : "not in sync"}  ${printable(p.source)} -> ${printable(p.replica)}${why}\n  ${formatRun(p.lastRun)}\n`;
     })
     .join("");

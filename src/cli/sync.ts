@@ -5,7 +5,7 @@ import { parseInterval } from "../config.ts";
 import { createLog, type Log } from "../log.ts";
 import type { SyncSummary } from "../run.ts";
 import type { SyncEvent } from "../events.ts";
-import { formatPlanLine, formatSummary, printable } from "./output.ts";
+import { formatPlanLine, formatSummary, plural, printable } from "./output.ts";
 import { syncOptions, configFromFlags, logFileFor, verbosityOf, type Flags } from "./flags.ts";
 import { stopSignal } from "./signals.ts";
 import { consoleColor } from "./color.ts";
@@ -63,6 +63,8 @@ function report(summary: SyncSummary, flags: Flags, log: Log | null): void {
   log?.summary(line, { console: !summary.dryRun, ok: summary.result === "ok" });
 }
 
+const operationsIn = (s: SyncSummary): number => Object.entries(s.counts).reduce((n, [k, v]) => (k === "adopt" ? n : n + v), 0);
+
 export async function syncCommand(source: string, replica: string, flags: Flags): Promise<number> {
   const interval = flags.interval === undefined ? null : parseInterval(flags.interval);
   let log: Log | null = null;
@@ -87,19 +89,23 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
     for (;;) {
       try {
         const summary = await session.run(interval ? "interval" : "sync", stop.signal);
-        total += Object.entries(summary.counts).reduce((n, [k, v]) => (k === "adopt" ? n : n + v), 0);
+        total += operationsIn(summary);
         report(summary, flags, log);
         if (!interval) return summary.errors.length > 0 ? 1 : 0;
       } catch (err) {
-        // A run refused at the delete limit still copied what it could: it gets its summary too.
-        if (err instanceof SynchroError && err.code === "DELETE_LIMIT") report(err.data.summary as SyncSummary, flags, log);
+        // A run refused at the delete limit still copied what it could: it gets its summary, and its count, too.
+        if (err instanceof SynchroError && err.code === "DELETE_LIMIT") {
+          const summary = err.data.summary as SyncSummary;
+          total += operationsIn(summary);
+          report(summary, flags, log);
+        }
         if (!interval || !(err instanceof SynchroError) || err.code === "ABORTED" || err.exitCode === 2) throw err;
         // A refused or locked tick is logged; the next tick tries again (the disk may be back).
         (log as Log | null)?.logger.error(err.message);
       }
       if (await stop.sleep(interval * 1000)) break;
     }
-    (log as Log | null)?.logger.info(`stopped; ${total} operations in this session`);
+    (log as Log | null)?.logger.info(`stopped; ${plural(total, "operation")} in this session`);
     return 0;
   } catch (err) {
     if (err instanceof SynchroError && err.code === "ABORTED") {

@@ -2,7 +2,7 @@ import type { CAC } from "cac";
 import { watch, DEFAULT_DEBOUNCE_MS, DEFAULT_RESCAN_S, type WatchBatch } from "../watch.ts";
 import { createLog, type Log } from "../log.ts";
 import type { SyncEvent } from "../events.ts";
-import { formatPlanLine, formatSummary, printable } from "./output.ts";
+import { formatPlanLine, formatSummary, plural, printable } from "./output.ts";
 import { syncOptions, configFromFlags, logFileFor, verbosityOf, type Flags } from "./flags.ts";
 import { stopSignal } from "./signals.ts";
 import { consoleColor } from "./color.ts";
@@ -66,7 +66,7 @@ export async function watchCommand(source: string, replica: string, flags: Flags
       onBatch: (b) => printBatch(log, flags, b),
     });
     const totals = await handle.done;
-    (log as Log | null)?.logger.info(`stopped; ${totals.operations} operations in ${totals.runs} runs this session`);
+    (log as Log | null)?.logger.info(`stopped; ${plural(totals.operations, "operation")} in ${plural(totals.runs, "run")} this session`);
     return 0;
   } finally {
     stop.dispose();
