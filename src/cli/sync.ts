@@ -65,6 +65,13 @@ function report(summary: SyncSummary, flags: Flags, log: Log | null): void {
 
 const operationsIn = (s: SyncSummary): number => Object.entries(s.counts).reduce((n, [k, v]) => (k === "adopt" ? n : n + v), 0);
 
+/**
+ * A refusal at the delete limit has been told on the console by then, once: the engine warned
+ * with its counts as it refused, and the run's summary says `refused`. A third line from
+ * reportFailure, or an error line in an --interval loop, would only say it again.
+ */
+const toldByRun = (err: unknown): err is SynchroError => err instanceof SynchroError && err.code === "DELETE_LIMIT";
+
 export async function syncCommand(source: string, replica: string, flags: Flags): Promise<number> {
   const interval = flags.interval === undefined ? null : parseInterval(flags.interval);
   let log: Log | null = null;
@@ -94,14 +101,16 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
         if (!interval) return summary.errors.length > 0 ? 1 : 0;
       } catch (err) {
         // A run refused at the delete limit still copied what it could: it gets its summary, and its count, too.
-        if (err instanceof SynchroError && err.code === "DELETE_LIMIT") {
-          const summary = err.data.summary as SyncSummary;
+        const told = toldByRun(err) ? err : null;
+        if (told) {
+          const summary = told.data.summary as SyncSummary;
           total += operationsIn(summary);
           report(summary, flags, log);
         }
         if (!interval || !(err instanceof SynchroError) || err.code === "ABORTED" || err.exitCode === 2) throw err;
         // A refused or locked tick is logged; the next tick tries again (the disk may be back).
-        (log as Log | null)?.logger.error(err.message);
+        if (told) (log as Log | null)?.summary(`refused: ${told.message}`, { console: false, ok: false });
+        else (log as Log | null)?.logger.error(err.message);
       }
       if (await stop.sleep(interval * 1000)) break;
     }
@@ -114,6 +123,7 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
     }
     // The console hears it once, from reportFailure; the log file must say why this run did nothing too.
     if (err instanceof SynchroError && err.exitCode === 3) (log as Log | null)?.summary(`refused: ${err.message}`, { console: false, ok: false });
+    if (toldByRun(err)) return err.exitCode;
     throw err;
   } finally {
     progress?.clear();
