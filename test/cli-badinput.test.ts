@@ -83,7 +83,7 @@ const cases: { name: string; says: RegExp; setup: (t: Box) => string[] }[] = [
   },
   { name: "an unknown command", says: /unknown command 'frobnicate'/, setup: () => ["frobnicate"] },
   { name: "an unknown command with two paths", says: /unknown command 'frobnicate'/, setup: (t) => ["frobnicate", t.src, t.dst, "--state", t.state] },
-  { name: "an unknown option", says: /Unknown option `--frobnicate`/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--frobnicate"] },
+  { name: "an unknown option", says: /unknown option '--frobnicate'/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--frobnicate"] },
   { name: "an invalid glob", says: /invalid exclude pattern '\[abc'/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--exclude", "[abc"] },
   {
     name: "an unwritable log path", says: /cannot write the log file/,

@@ -54,7 +54,7 @@ test("sync --help states the defaults of the options that have one", () => {
 });
 
 test("synchro --version prints the package.json version, also after a command name", () => {
-  for (const args of [["--version"], ["-v"], ["sync", "--version"]]) {
+  for (const args of [["--version"], ["-V"], ["sync", "--version"]]) {
     const r = runCli(args);
     assert.is(r.code, 0);
     assert.is(r.stdout, `synchro ${pkg.version}\n`);
@@ -66,7 +66,7 @@ test("synchro --version prints the package.json version, also after a command na
 test("an unknown option is one line on stderr and exit 2", () => {
   const r = runCli(["sync", "a", "b", "--no-such-flag"]);
   assert.is(r.code, 2);
-  assert.match(r.stderr, /^synchro: Unknown option `--noSuchFlag`|^synchro: Unknown option/);
+  assert.is(r.stderr, "synchro: unknown option '--no-such-flag'; see synchro --help\n");
   assert.is(r.stderr.trim().split("\n").length, 1);
 });
 

@@ -26,19 +26,23 @@ export interface Flags {
 
 const SYNC_INTERVAL = "Repeat every N seconds (decimal, at least 0.1); runs never overlap";
 
-/** The options every command that syncs takes; defaults are stated here and applied in config.ts. */
+/**
+ * The options every command that syncs takes; defaults are stated here and applied in config.ts.
+ * The one-letter forms are rsync's (-v verbose, -n dry run, -c checksum, -q quiet), so a habit
+ * from rsync does what it says; the version is -V.
+ */
 export function syncOptions(cmd: Command, intervalHelp = SYNC_INTERVAL): Command {
   return cmd
     .option("--interval <seconds>", intervalHelp)
     .option("--log <file>", "Log file (default: synchro.log beside the index)")
     .option("--state <file>", "Index database (default: $XDG_STATE_HOME/synchro/index.db, else ~/.local/state/synchro/index.db)")
     .option("--exclude <glob>", "Skip paths matching this picomatch glob; repeatable. Also read from .synchroignore")
-    .option("--dry-run", "Print the itemized plan; change nothing")
-    .option("--checksum", "Decide 'changed' by content hash, not by size and mtime")
+    .option("-n, --dry-run", "Print the itemized plan; change nothing")
+    .option("-c, --checksum", "Decide 'changed' by content hash, not by size and mtime")
     .option("--full", "Rescan the replica too, and repair anything that differs from the source")
     .option("--json", "Print one JSON summary per run on stdout")
     .option("-q, --quiet", "Only warnings and errors on the console")
-    .option("--verbose", "Every operation on the console")
+    .option("-v, --verbose", "Every operation on the console")
     .option("--force", "Override the safety guards (empty source, delete limit)")
     .option("--max-delete <n|n%>", "Refuse runs that would delete more than this (default: 50%)")
     .option("--backup-dir <dir>", "Move replaced and deleted replica files to <dir>/<run time>/ instead")
