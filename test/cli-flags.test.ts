@@ -86,4 +86,91 @@ test("an unknown option is echoed as typed, in one line, exit 2", () => {
   }
 });
 
+// Case 12: one meaning per option, on every command.
+
+test("status and history accept the options a wrapper passes to every command", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "a.txt": "a", "b.tmp": "b" });
+    const common = ["--state", t.state, "--log", t.log, "--exclude", "*.tmp"];
+    assert.is(runCli(["sync", t.src, t.dst, ...common, "-q"]).code, 0);
+    for (const extra of [["-q"], ["--verbose"], ["-v"], ["--quiet"]]) {
+      const status = runCli(["status", t.src, t.dst, ...common, ...extra]);
+      assert.is(status.code, 0, `status ${extra}: ${status.stderr}${status.stdout}`);
+      assert.match(status.stdout, /^in sync$/m);
+      const history = runCli(["history", t.src, t.dst, ...common, ...extra]);
+      assert.is(history.code, 0, `history ${extra}: ${history.stderr}`);
+      assert.match(history.stdout, /create +1 B +a\.txt/);
+      assert.is(status.stderr + history.stderr, "");
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("status --verbose lists every pending path, not only the first 20", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { seed: "s" });
+    assert.is(runCli(syncArgs(t, "-q")).code, 0);
+    for (let i = 0; i < 30; i++) writeFileSync(join(t.src, `new${i}`), "n");
+    const short = runCli(["status", t.src, t.dst, "--state", t.state]);
+    assert.match(short.stdout, /and 10 more/);
+    const all = runCli(["status", t.src, t.dst, "--state", t.state, "--verbose"]);
+    assert.is(all.code, 1);
+    assert.not.match(all.stdout, /more/);
+    assert.is(all.stdout.split("\n").filter((l) => /^ {2}>f\+ create/.test(l)).length, 30);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("watch takes its full-rescan period as --rescan, and says so in --help", async () => {
+  const t = sandbox();
+  writeTree(t.src, { "a.txt": "a" });
+  const help = runCli(["watch", "--help"]).stdout;
+  assert.match(help, /^ {2}--rescan <seconds> +Rescan the whole tree every N seconds/m);
+  const w = startCli(["watch", t.src, t.dst, "--state", t.state, "--rescan", "7"]);
+  try {
+    await waitFor(() => /synced in /.test(w.err()), "the initial sync");
+    assert.match(w.err(), /full rescan every 7 s/);
+    assert.not.match(w.err(), /warning/);
+    sendSignal(w, "SIGINT");
+    assert.is(await exited(w), 0, w.err());
+  } finally {
+    w.kill("SIGKILL");
+    t.cleanup();
+  }
+});
+
+test("watch --interval still sets the rescan period, with one warning line naming --rescan", async () => {
+  const t = sandbox();
+  writeTree(t.src, { "a.txt": "a" });
+  const w = startCli(["watch", t.src, t.dst, "--state", t.state, "--interval", "7"]);
+  try {
+    await waitFor(() => /synced in /.test(w.err()), "the initial sync");
+    assert.match(w.err(), /full rescan every 7 s/);
+    const warnings = w.err().split("\n").filter((l) => /warning/.test(l));
+    assert.equal(warnings, ["warning: watch --interval is deprecated; use --rescan 7 (a full rescan every N seconds; --interval is sync's repeat)"]);
+    sendSignal(w, "SIGINT");
+    assert.is(await exited(w), 0, w.err());
+  } finally {
+    w.kill("SIGKILL");
+    t.cleanup();
+  }
+});
+
+test("a bad --rescan is one line naming --rescan, exit 2", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "a.txt": "a" });
+    const r = runCli(["watch", t.src, t.dst, "--state", t.state, "--rescan", "0x10"]);
+    assert.is(r.code, 2, r.stderr);
+    assert.is(r.stderr, "synchro: --rescan must be a number of seconds of at least 0.1, like 30 or 0.5; got '0x10'\n");
+    assert.not.ok(existsSync(t.dst));
+  } finally {
+    t.cleanup();
+  }
+});
+
 test.run();

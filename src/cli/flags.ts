@@ -5,6 +5,7 @@ import type { Verbosity } from "../log.ts";
 
 export interface Flags {
   interval?: unknown;
+  rescan?: unknown;
   log?: string;
   state?: string;
   exclude?: string | string[];
@@ -24,18 +25,17 @@ export interface Flags {
   debounce?: unknown;
 }
 
-const SYNC_INTERVAL = "Repeat every N seconds (decimal, at least 0.1); runs never overlap";
+export const STATE_HELP = "Index database (default: $XDG_STATE_HOME/synchro/index.db, else ~/.local/state/synchro/index.db)";
 
 /**
  * The options every command that syncs takes; defaults are stated here and applied in config.ts.
  * The one-letter forms are rsync's (-v verbose, -n dry run, -c checksum, -q quiet), so a habit
  * from rsync does what it says; the version is -V.
  */
-export function syncOptions(cmd: Command, intervalHelp = SYNC_INTERVAL): Command {
+export function syncOptions(cmd: Command): Command {
   return cmd
-    .option("--interval <seconds>", intervalHelp)
     .option("--log <file>", "Log file (default: synchro.log beside the index)")
-    .option("--state <file>", "Index database (default: $XDG_STATE_HOME/synchro/index.db, else ~/.local/state/synchro/index.db)")
+    .option("--state <file>", STATE_HELP)
     .option("--exclude <glob>", "Skip paths matching this picomatch glob; repeatable. Also read from .synchroignore")
     .option("-n, --dry-run", "Print the itemized plan; change nothing")
     .option("-c, --checksum", "Decide 'changed' by content hash, not by size and mtime")

@@ -1,6 +1,7 @@
 import type { CAC } from "cac";
 import { history, type HistoryOp, type HistoryRun } from "../history.ts";
 import { count, formatBytes, printable } from "./output.ts";
+import { STATE_HELP } from "./flags.ts";
 
 interface HistoryFlags {
   state?: string;
@@ -17,7 +18,7 @@ interface HistoryFlags {
 export function registerHistory(cli: CAC, exit: (code: number) => void): void {
   cli
     .command("history [source] [replica]", "What happened, newest first: operations (or runs with --runs), for one pair or all")
-    .option("--state <file>", "Index database (default: $XDG_STATE_HOME/synchro/index.db, else ~/.local/state/synchro/index.db)")
+    .option("--state <file>", STATE_HELP)
     .option("--since <when>", "From this time: an ISO date or time (2026-11-24, 2026-11-24T10:00Z), or a time ago (30m, 2h, 7d)")
     .option("--until <when>", "Up to this time, same forms as --since")
     .option("--action <a[,b]>", "Only these actions: create, update, delete, mkdir, rmdir, symlink, meta, rename, backup, error")
@@ -26,6 +27,10 @@ export function registerHistory(cli: CAC, exit: (code: number) => void): void {
     .option("--limit <n>", "At most this many, newest first (default: 50)")
     .option("--runs", "List runs instead of operations")
     .option("--json", "Print a JSON array on stdout")
+    .option("-q, --quiet", "Only warnings and errors on the console (the list on stdout is the result: it stays)")
+    .option("-v, --verbose", "Taken as sync takes it; history lists every match up to --limit anyway")
+    .option("--log <file>", "Taken as sync takes it, so a script can pass the same options to every command; history writes nothing")
+    .option("--exclude <glob>", "Taken as sync takes it; history shows what was recorded (filter with --path)")
     .example("synchro history ~/Documents /mnt/backup/Documents --path 'taxes/**' --since 30d")
     .example("synchro history --action delete,error --since 2h --json")
     .example("synchro history --runs --limit 10")

@@ -17,15 +17,17 @@ const EXAMPLES = [
   "synchro sync ~/code /mnt/backup/code --dry-run",
 ];
 
+const INTERVAL_HELP = "Repeat every N seconds (decimal, at least 0.1); runs never overlap";
+
 export function registerSync(cli: CAC, exit: (code: number) => void): void {
   const handler = async (source: string, replica: string, flags: Flags) => exit(await syncCommand(source, replica, flags));
   const sync = cli.command("sync <source> <replica>", "Make <replica> an exact copy of <source>; with --interval, repeat until Ctrl+C");
-  syncOptions(sync);
+  syncOptions(sync.option("--interval <seconds>", INTERVAL_HELP));
   for (const e of EXAMPLES) sync.example(e);
   sync.action(handler);
 
   const legacy = cli.command("[source] [replica]", "The original form: same as `synchro sync <source> <replica>`");
-  syncOptions(legacy);
+  syncOptions(legacy.option("--interval <seconds>", INTERVAL_HELP));
   legacy.example("synchro ~/Documents /mnt/backup/Documents --interval 300 --log /var/log/synchro.log");
   legacy.action(async (source: string | undefined, replica: string | undefined, flags: Flags) => {
     if (source === undefined) {
