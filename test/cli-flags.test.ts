@@ -173,4 +173,50 @@ test("a bad --rescan is one line naming --rescan, exit 2", () => {
   }
 });
 
+// Case 13: remote-looking paths.
+
+test("a replica or source written like a remote (host:path) is refused with one line, exit 2, and nothing made", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "a.txt": "a" });
+    const before = describeTree(t.root);
+    const cases: [string[], string][] = [
+      [["sync", t.src, "remote:bucket"], "replica"],
+      [["sync", t.src, "user@host:/backup"], "replica"],
+      [["sync", "host:photos", t.dst], "source"],
+      [[t.src, "remote:bucket"], "replica"],
+      [["watch", t.src, "remote:bucket"], "replica"],
+      [["status", t.src, "remote:bucket"], "replica"],
+    ];
+    for (const [args, role] of cases) {
+      const r = runCli([...args, "--state", t.state], { cwd: t.root });
+      assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      const path = role === "replica" ? args.at(-1)! : args[1]!;
+      assert.is(
+        r.stderr,
+        `synchro: the ${role} '${path}' names a remote host (host:path), and synchro syncs only local folders; for a local folder of that name write './${path}'\n`,
+        args.join(" "),
+      );
+    }
+    assert.equal(describeTree(t.root), before, "no folder named like the remote was made");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a colon after a slash is part of a local name: ./a:b and /x/a:b are local folders", () => {
+  const t = sandbox();
+  try {
+    writeTree(t.src, { "a.txt": "a" });
+    const dotted = runCli(["sync", "./src", "./a:b", "--state", t.state], { cwd: t.root });
+    assert.is(dotted.code, 0, dotted.stderr);
+    assert.is(rsyncDiff(t.src, join(t.root, "a:b")), "");
+    const absolute = runCli(["sync", t.src, join(t.root, "x:y"), "--state", t.state]);
+    assert.is(absolute.code, 0, absolute.stderr);
+    assert.is(rsyncDiff(t.src, join(t.root, "x:y")), "");
+  } finally {
+    t.cleanup();
+  }
+});
+
 test.run();

@@ -2,6 +2,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Command } from "cac";
 import { checkWritableFile, refuseInside, type Config, type ConfigOptions } from "../config.ts";
 import type { Verbosity } from "../log.ts";
+import { SynchroError } from "../errors.ts";
 
 export interface Flags {
   interval?: unknown;
@@ -53,6 +54,22 @@ export function syncOptions(cmd: Command): Command {
 }
 
 /**
+ * rsync's rule for what names a host: a colon before the first slash (`remote:bucket`,
+ * `user@host:/backup`); `./a:b` and `/x/a:b` are local. synchro has no remote replicas yet, so such
+ * a path is refused instead of becoming a local folder named `remote:bucket`.
+ */
+export function refuseRemote(path: string | undefined, role: "source" | "replica"): void {
+  if (path === undefined) return;
+  const colon = path.indexOf(":");
+  const slash = path.indexOf("/");
+  if (colon <= 0 || (slash >= 0 && slash < colon)) return;
+  throw new SynchroError(
+    "USAGE",
+    `the ${role} '${path}' names a remote host (host:path), and synchro syncs only local folders; for a local folder of that name write './${path}'`,
+  );
+}
+
+/**
  * --log, or synchro.log beside the index; absolute, as the walk may list from inside source
  * directories. Checked before anything is made: not where a run would copy or delete it, and writable.
  */
@@ -69,6 +86,8 @@ export function verbosityOf(flags: Flags): Verbosity {
 }
 
 export function configFromFlags(source: string, replica: string, flags: Flags): ConfigOptions {
+  refuseRemote(source, "source");
+  refuseRemote(replica, "replica");
   return {
     source,
     replica,

@@ -1,7 +1,7 @@
 import type { CAC } from "cac";
 import { history, type HistoryOp, type HistoryRun } from "../history.ts";
 import { count, formatBytes, printable } from "./output.ts";
-import { STATE_HELP } from "./flags.ts";
+import { refuseRemote, STATE_HELP } from "./flags.ts";
 
 interface HistoryFlags {
   state?: string;
@@ -36,6 +36,8 @@ export function registerHistory(cli: CAC, exit: (code: number) => void): void {
     .example("synchro history --runs --limit 10")
     .action(async (source: string | undefined, replica: string | undefined, flags: HistoryFlags) => {
       // cac turns numeric-looking values into numbers; times and globs are text ("2026" is not epoch ms).
+      refuseRemote(source, "source");
+      refuseRemote(replica, "replica");
       const text = (v: unknown) => (v === undefined ? undefined : String(v));
       const options = { source, replica, state: flags.state, since: text(flags.since), until: text(flags.until), run: flags.run, limit: flags.limit };
       if (flags.runs) {

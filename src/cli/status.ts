@@ -2,7 +2,7 @@ import type { CAC } from "cac";
 import { SynchroError } from "../errors.ts";
 import { status, type PairStatus, type PairSummary, type RunInfo } from "../status.ts";
 import { count, formatBytes, formatPlanLine, printable } from "./output.ts";
-import { STATE_HELP } from "./flags.ts";
+import { refuseRemote, STATE_HELP } from "./flags.ts";
 import { describeSettings } from "../settings.ts";
 
 interface StatusFlags {
@@ -33,6 +33,8 @@ export function registerStatus(cli: CAC, exit: (code: number) => void): void {
 
 async function statusCommand(source: string | undefined, replica: string | undefined, flags: StatusFlags): Promise<number> {
   if (source !== undefined && replica === undefined) throw new SynchroError("USAGE", "status takes both <source> and <replica>, or neither");
+  refuseRemote(source, "source");
+  refuseRemote(replica, "replica");
   if (source === undefined) {
     const pairs = await status({ state: flags.state });
     process.stdout.write(flags.json ? JSON.stringify(pairs) + "\n" : formatPairs(pairs));
