@@ -104,7 +104,7 @@ test("an error in a run is a `synchro:` line, as errors that stop a run are", ()
       normalized(r.stderr),
       `synchro: secret.txt: reading source: EACCES: permission denied, open '${join(t.src, "secret.txt")}'\nwarning: synced with errors in T s: 1 created, 0 updated, 0 deleted; 1 B copied; 1 error\n`,
     );
-    const bad = runCli(["sync", join(t.root, "missing"), t.dst, "--state", t.state]);
+    const bad = runCli(["sync", join(t.root, "missing"), t.dst, "--state", join(t.root, "other.db")]);
     assert.is(bad.stderr, `synchro: source does not exist: ${join(t.root, "missing")}\n`);
   } finally {
     t.cleanup();
