@@ -219,10 +219,10 @@ export function parsePositive(name: string, value: unknown): number {
  */
 const MIN_INTERVAL_S = 0.1;
 
-export function parseInterval(value: unknown): number {
+export function parseInterval(value: unknown, flag = "--interval"): number {
   const n = decimal(value);
   if (!Number.isFinite(n) || n < MIN_INTERVAL_S) {
-    throw new SynchroError("BAD_INTERVAL", `--interval must be a number of seconds of at least ${MIN_INTERVAL_S}, like 30 or 0.5; got '${value}'`);
+    throw new SynchroError("BAD_INTERVAL", `${flag} must be a number of seconds of at least ${MIN_INTERVAL_S}, like 30 or 0.5; got '${value}'`);
   }
   return n;
 }

@@ -51,7 +51,7 @@ const cases: { name: string; says: RegExp; setup: (t: Box) => string[] }[] = [
   { name: "an interval below a tenth of a second", says: /--interval must be a number of seconds of at least 0\.1/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--interval", "1e-320"] },
   { name: "an interval in hexadecimal", says: /--interval must be a number of seconds of at least 0\.1.*got '0x10'/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--interval", "0x10"] },
   { name: "an interval of 0.05 s", says: /--interval must be a number of seconds of at least 0\.1/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--interval=0.05"] },
-  { name: "a watch rescan interval in hexadecimal", says: /--interval must be a number of seconds of at least 0\.1.*got '0x10'/, setup: (t) => ["watch", t.src, t.dst, "--state", t.state, "--interval", "0x10"] },
+  { name: "a watch rescan period in hexadecimal, by its deprecated name", says: /--interval must be a number of seconds of at least 0\.1.*got '0x10'/, setup: (t) => ["watch", t.src, t.dst, "--state", t.state, "--interval", "0x10"] },
   { name: "a watch debounce in exponent form", says: /--debounce must be a number of milliseconds.*got '1e3'/, setup: (t) => ["watch", t.src, t.dst, "--state", t.state, "--debounce", "1e3"] },
   {
     name: "the index inside the replica through a symlink", says: /the index .* must not live inside the source or the replica/,
@@ -83,7 +83,7 @@ const cases: { name: string; says: RegExp; setup: (t: Box) => string[] }[] = [
   },
   { name: "an unknown command", says: /unknown command 'frobnicate'/, setup: () => ["frobnicate"] },
   { name: "an unknown command with two paths", says: /unknown command 'frobnicate'/, setup: (t) => ["frobnicate", t.src, t.dst, "--state", t.state] },
-  { name: "an unknown option", says: /Unknown option `--frobnicate`/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--frobnicate"] },
+  { name: "an unknown option", says: /unknown option '--frobnicate'/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--frobnicate"] },
   { name: "an invalid glob", says: /invalid exclude pattern '\[abc'/, setup: (t) => ["sync", t.src, t.dst, "--state", t.state, "--exclude", "[abc"] },
   {
     name: "an unwritable log path", says: /cannot write the log file/,

@@ -25,6 +25,13 @@ test("the summary adds other counts only when they happened, and says when a run
   assert.is(line, "synced with errors in 2.00 s: 0 created, 0 updated, 0 deleted; 1 dir made, 2 links, 1 renamed, 5 already in place; 0 B copied; 1 error");
 });
 
+test("every count in the summary agrees with its noun and carries thousands separators", () => {
+  const one = formatSummary(summary({ counts: { create: 1, mkdir: 1, rmdir: 1, symlink: 1, meta: 1 }, errors: [{ path: "x", error: "EIO" }], skippedNames: ["a"], result: "partial" }));
+  assert.is(one, "synced with errors in 2.00 s: 1 created, 0 updated, 0 deleted; 1 dir made, 1 dir removed, 1 link, 1 attribute fixed; 0 B copied; 1 error; 1 name skipped (not UTF-8)");
+  const many = formatSummary(summary({ counts: { create: 12345, update: 1000, delete: 2000, mkdir: 1200, meta: 3000, adopt: 1_000_000 } }));
+  assert.is(many, "synced in 2.00 s: 12,345 created, 1,000 updated, 2,000 deleted; 1,200 dirs made, 3,000 attributes fixed, 1,000,000 already in place; 0 B copied; 0 errors");
+});
+
 test("a dry run's summary counts what would happen and the bytes it would copy", () => {
   const s = summary({
     dryRun: true, result: "refused", counts: { create: 1, update: 1, delete: 9 },

@@ -2,9 +2,11 @@ import { dirname, join, resolve } from "node:path";
 import type { Command } from "cac";
 import { checkWritableFile, refuseInside, type Config, type ConfigOptions } from "../config.ts";
 import type { Verbosity } from "../log.ts";
+import { SynchroError } from "../errors.ts";
 
 export interface Flags {
   interval?: unknown;
+  rescan?: unknown;
   log?: string;
   state?: string;
   exclude?: string | string[];
@@ -24,21 +26,24 @@ export interface Flags {
   debounce?: unknown;
 }
 
-const SYNC_INTERVAL = "Repeat every N seconds (decimal, at least 0.1); runs never overlap";
+export const STATE_HELP = "Index database (default: $XDG_STATE_HOME/synchro/index.db, else ~/.local/state/synchro/index.db)";
 
-/** The options every command that syncs takes; defaults are stated here and applied in config.ts. */
-export function syncOptions(cmd: Command, intervalHelp = SYNC_INTERVAL): Command {
+/**
+ * The options every command that syncs takes; defaults are stated here and applied in config.ts.
+ * The one-letter forms are rsync's (-v verbose, -n dry run, -c checksum, -q quiet), so a habit
+ * from rsync does what it says; the version is -V.
+ */
+export function syncOptions(cmd: Command): Command {
   return cmd
-    .option("--interval <seconds>", intervalHelp)
     .option("--log <file>", "Log file (default: synchro.log beside the index)")
-    .option("--state <file>", "Index database (default: $XDG_STATE_HOME/synchro/index.db, else ~/.local/state/synchro/index.db)")
+    .option("--state <file>", STATE_HELP)
     .option("--exclude <glob>", "Skip paths matching this picomatch glob; repeatable. Also read from .synchroignore")
-    .option("--dry-run", "Print the itemized plan; change nothing")
-    .option("--checksum", "Decide 'changed' by content hash, not by size and mtime")
+    .option("-n, --dry-run", "Print the itemized plan; change nothing")
+    .option("-c, --checksum", "Decide 'changed' by content hash, not by size and mtime")
     .option("--full", "Rescan the replica too, and repair anything that differs from the source")
     .option("--json", "Print one JSON summary per run on stdout")
     .option("-q, --quiet", "Only warnings and errors on the console")
-    .option("--verbose", "Every operation on the console")
+    .option("-v, --verbose", "Every operation on the console")
     .option("--force", "Override the safety guards (empty source, delete limit)")
     .option("--max-delete <n|n%>", "Refuse runs that would delete more than this (default: 50%)")
     .option("--backup-dir <dir>", "Move replaced and deleted replica files to <dir>/<run time>/ instead")
@@ -46,6 +51,22 @@ export function syncOptions(cmd: Command, intervalHelp = SYNC_INTERVAL): Command
     .option("--history-days <days>", "Keep the operation history this long (default: 180)")
     .option("--wait", "If another run holds this replica, wait for it instead of exiting 3")
     .option("--reset", "Forget this pair's remembered settings (excludes, backup dir, limits); use only the options given");
+}
+
+/**
+ * rsync's rule for what names a host: a colon before the first slash (`remote:bucket`,
+ * `user@host:/backup`); `./a:b` and `/x/a:b` are local. synchro has no remote replicas yet, so such
+ * a path is refused instead of becoming a local folder named `remote:bucket`.
+ */
+export function refuseRemote(path: string | undefined, role: "source" | "replica"): void {
+  if (path === undefined) return;
+  const colon = path.indexOf(":");
+  const slash = path.indexOf("/");
+  if (colon <= 0 || (slash >= 0 && slash < colon)) return;
+  throw new SynchroError(
+    "USAGE",
+    `the ${role} '${path}' names a remote host (host:path), and synchro syncs only local folders; for a local folder of that name write './${path}'`,
+  );
 }
 
 /**
@@ -65,6 +86,8 @@ export function verbosityOf(flags: Flags): Verbosity {
 }
 
 export function configFromFlags(source: string, replica: string, flags: Flags): ConfigOptions {
+  refuseRemote(source, "source");
+  refuseRemote(replica, "replica");
   return {
     source,
     replica,

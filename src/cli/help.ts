@@ -39,7 +39,7 @@ function topLevel(cli: CAC): Section[] {
     { title: "Usage", body: "  $ synchro <command> [options]\n  $ synchro <source> <replica> [sync options]" },
     { title: "Commands", body: commands.map((c) => `  ${c.name.padEnd(width)}  ${c.description}`).join("\n") },
     { title: "For the options of a command, run", body: named.map((c) => `  $ synchro ${c.name} --help`).join("\n") },
-    { title: "Options", body: "  -h, --help     Display this message\n  -v, --version  Display the version number" },
+    { title: "Options", body: "  -h, --help     Display this message\n  -V, --version  Display the version number" },
     { title: "Examples", body: TOP_EXAMPLES.map((e) => `  $ ${e}`).join("\n") },
   ];
 }

@@ -20,8 +20,9 @@ export async function main(argv: string[]): Promise<number> {
   registerStatus(cli, exit);
   registerHistory(cli, exit);
   cli.help(helpSections(cli, VERSION));
-  // Our own flag rather than cac's version(): cac prints platform details and ignores it after a command name.
-  cli.option("-v, --version", "Display the version number");
+  // Our own flag rather than cac's version(): cac prints platform details and ignores it after a
+  // command name. -V, as -v is rsync's --verbose: `sync -v` in a cron line must sync.
+  cli.option("-V, --version", "Display the version number");
   try {
     const args = attachNegativeValues(cli, argv);
     cli.parse(args, { run: false });
@@ -35,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     await cli.runMatchedCommand();
     return code;
   } catch (err) {
-    return reportFailure(err);
+    return reportFailure(err, argv);
   }
 }
 

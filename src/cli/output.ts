@@ -47,7 +47,11 @@ export function bytesOf(s: SyncSummary): number {
   return (s.plan ?? []).reduce((n, p) => (p.action === "create" || p.action === "update" ? n + (p.size ?? 0) : n), 0);
 }
 
-const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+/** A count as the live progress line shows it, with thousands separators: 12,345. */
+export const count = (n: number): string => n.toLocaleString("en-US");
+
+/** `1 error`, `2 errors`, `1,204 dirs made`: the noun agrees with the number. */
+export const plural = (n: number, one: string, many = `${one}s`): string => `${count(n)} ${n === 1 ? one : many}`;
 
 /** The counts beyond created/updated/deleted, shown only when something happened. */
 function extras(s: SyncSummary): string[] {
@@ -55,11 +59,11 @@ function extras(s: SyncSummary): string[] {
   const out: string[] = [];
   if (c.mkdir) out.push(plural(c.mkdir, "dir made", "dirs made"));
   if (c.rmdir) out.push(plural(c.rmdir, "dir removed", "dirs removed"));
-  if (c.symlink) out.push(plural(c.symlink, "link", "links"));
-  if (c.rename) out.push(`${c.rename} renamed`);
-  if (c.meta) out.push(`${c.meta} attributes fixed`);
-  if (c.backup) out.push(`${c.backup} backed up`);
-  if (c.adopt) out.push(`${c.adopt} already in place`);
+  if (c.symlink) out.push(plural(c.symlink, "link"));
+  if (c.rename) out.push(`${count(c.rename)} renamed`);
+  if (c.meta) out.push(plural(c.meta, "attribute fixed", "attributes fixed"));
+  if (c.backup) out.push(`${count(c.backup)} backed up`);
+  if (c.adopt) out.push(`${count(c.adopt)} already in place`);
   return out;
 }
 
@@ -72,9 +76,9 @@ export function formatSummary(s: SyncSummary): string {
   const c = s.counts;
   const bytes = bytesOf(s);
   const more = extras(s);
-  const body = `${c.create} created, ${c.update} updated, ${c.delete} deleted${more.length ? `; ${more.join(", ")}` : ""}`;
+  const body = `${count(c.create)} created, ${count(c.update)} updated, ${count(c.delete)} deleted${more.length ? `; ${more.join(", ")}` : ""}`;
   // Not errors, so not in the error count: names the run could not handle, each named in a warning.
-  const names = s.skippedNames.length ? `; ${plural(s.skippedNames.length, "name", "names")} skipped (not UTF-8)` : "";
+  const names = s.skippedNames.length ? `; ${plural(s.skippedNames.length, "name")} skipped (not UTF-8)` : "";
   if (s.dryRun) {
     const refused = s.result === "refused" ? "; over the delete limit, so a real run would refuse" : "";
     return `dry run, nothing changed; would be: ${body}; ${formatBytes(bytes)} to copy${refused}${names}`;
@@ -82,5 +86,5 @@ export function formatSummary(s: SyncSummary): string {
   const secs = s.durationMs / 1000;
   const rate = bytes > 0 && secs > 0 ? ` at ${formatBytes(Math.round(bytes / secs))}/s` : "";
   const head = s.result === "ok" ? "synced" : s.result === "partial" ? "synced with errors" : s.result;
-  return `${head} in ${formatDuration(s.durationMs)}: ${body}; ${formatBytes(bytes)} copied${rate}; ${plural(s.errors.length, "error", "errors")}${names}`;
+  return `${head} in ${formatDuration(s.durationMs)}: ${body}; ${formatBytes(bytes)} copied${rate}; ${plural(s.errors.length, "error")}${names}`;
 }

@@ -1,6 +1,6 @@
 import { clearLine, cursorTo } from "node:readline";
 import type { ProgressEvent } from "../events.ts";
-import { formatBytes, printable } from "./output.ts";
+import { count, formatBytes, printable } from "./output.ts";
 
 /**
  * A one-line live progress display on stderr. No progress-bar package is installed, and consola
@@ -11,8 +11,6 @@ import { formatBytes, printable } from "./output.ts";
 export function progressWanted(flags: { quiet?: boolean; json?: boolean; dryRun?: boolean }, stdoutTTY: boolean, stderrTTY: boolean): boolean {
   return !flags.quiet && !flags.json && !flags.dryRun && stdoutTTY && stderrTTY;
 }
-
-const count = (n: number) => n.toLocaleString("en-US");
 
 /** h:mm:ss or m:ss. */
 export function formatEta(ms: number): string {

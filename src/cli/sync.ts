@@ -5,7 +5,7 @@ import { parseInterval } from "../config.ts";
 import { createLog, type Log } from "../log.ts";
 import { operationsIn, type SyncSummary } from "../run.ts";
 import type { SyncEvent } from "../events.ts";
-import { formatPlanLine, formatSummary, printable } from "./output.ts";
+import { formatPlanLine, formatSummary, plural, printable } from "./output.ts";
 import { syncOptions, configFromFlags, logFileFor, verbosityOf, type Flags } from "./flags.ts";
 import { stopSignal } from "./signals.ts";
 import { consoleColor } from "./color.ts";
@@ -17,15 +17,17 @@ const EXAMPLES = [
   "synchro sync ~/code /mnt/backup/code --dry-run",
 ];
 
+const INTERVAL_HELP = "Repeat every N seconds (decimal, at least 0.1); runs never overlap";
+
 export function registerSync(cli: CAC, exit: (code: number) => void): void {
   const handler = async (source: string, replica: string, flags: Flags) => exit(await syncCommand(source, replica, flags));
   const sync = cli.command("sync <source> <replica>", "Make <replica> an exact copy of <source>; with --interval, repeat until Ctrl+C");
-  syncOptions(sync);
+  syncOptions(sync.option("--interval <seconds>", INTERVAL_HELP));
   for (const e of EXAMPLES) sync.example(e);
   sync.action(handler);
 
   const legacy = cli.command("[source] [replica]", "The original form: same as `synchro sync <source> <replica>`");
-  syncOptions(legacy);
+  syncOptions(legacy.option("--interval <seconds>", INTERVAL_HELP));
   legacy.example("synchro ~/Documents /mnt/backup/Documents --interval 300 --log /var/log/synchro.log");
   legacy.action(async (source: string | undefined, replica: string | undefined, flags: Flags) => {
     if (source === undefined) {
@@ -62,6 +64,13 @@ function report(summary: SyncSummary, flags: Flags, log: Log | null): void {
   else if (summary.dryRun) process.stdout.write(line + "\n");
   log?.summary(line, { console: !summary.dryRun, ok: summary.result === "ok" });
 }
+
+/**
+ * A refusal at the delete limit has been told on the console by then, once: the engine warned
+ * with its counts as it refused, and the run's summary says `refused`. A third line from
+ * reportFailure, or an error line in an --interval loop, would only say it again.
+ */
+const toldByRun = (err: unknown): err is SynchroError => err instanceof SynchroError && err.code === "DELETE_LIMIT";
 
 export async function syncCommand(source: string, replica: string, flags: Flags): Promise<number> {
   const interval = flags.interval === undefined ? null : parseInterval(flags.interval);
@@ -100,22 +109,24 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
         }
         if (!interval || !(err instanceof SynchroError) || err.code === "ABORTED" || err.exitCode === 2) throw err;
         // A refused or locked tick is logged; the next tick tries again (the disk may be back).
-        (log as Log | null)?.logger.error(err.message);
+        if (err.code === "DELETE_LIMIT") (log as Log | null)?.summary(`refused: ${err.message}`, { console: false, ok: false });
+        else (log as Log | null)?.logger.error(err.message);
       }
       if (await stop.sleep(interval * 1000)) break;
     }
-    (log as Log | null)?.logger.info(`stopped; ${total} operations in this session`);
+    (log as Log | null)?.logger.info(`stopped; ${plural(total, "operation")} in this session`);
     return 0;
   } catch (err) {
     if (err instanceof SynchroError && err.code === "ABORTED") {
       // The run that was stopped counts too: what it made is in the replica and the index.
       const stopped = err.data.summary as SyncSummary | undefined;
       if (stopped) total += operationsIn(stopped);
-      (log as Log | null)?.logger.warn(`interrupted; ${total} operations in this session`);
+      (log as Log | null)?.logger.warn(`interrupted; ${plural(total, "operation")} in this session`);
       return interval ? 0 : 130;
     }
     // The console hears it once, from reportFailure; the log file must say why this run did nothing too.
     if (err instanceof SynchroError && err.exitCode === 3) (log as Log | null)?.summary(`refused: ${err.message}`, { console: false, ok: false });
+    if (toldByRun(err)) return err.exitCode;
     throw err;
   } finally {
     progress?.clear();

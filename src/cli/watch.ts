@@ -2,20 +2,24 @@ import type { CAC } from "cac";
 import { watch, DEFAULT_DEBOUNCE_MS, DEFAULT_RESCAN_S, type WatchBatch } from "../watch.ts";
 import { createLog, type Log } from "../log.ts";
 import type { SyncEvent } from "../events.ts";
-import { formatPlanLine, formatSummary, printable } from "./output.ts";
+import { formatPlanLine, formatSummary, plural, printable } from "./output.ts";
+import { parseInterval } from "../config.ts";
+import { SynchroError } from "../errors.ts";
 import { syncOptions, configFromFlags, logFileFor, verbosityOf, type Flags } from "./flags.ts";
 import { stopSignal } from "./signals.ts";
 import { consoleColor } from "./color.ts";
 
 const EXAMPLES = [
   "synchro watch ~/Documents /mnt/backup/Documents",
-  "synchro watch ~/code /mnt/backup/code --exclude node_modules/ --debounce 500",
+  "synchro watch ~/code /mnt/backup/code --exclude node_modules/ --debounce 500 --rescan 600",
 ];
 
 export function registerWatch(cli: CAC, exit: (code: number) => void): void {
   const cmd = cli.command("watch <source> <replica>", "Mirror <source> to <replica> continuously, as changes happen, until Ctrl+C");
-  syncOptions(cmd, `Rescan the whole tree every N seconds to catch anything the watcher missed (default: ${DEFAULT_RESCAN_S})`);
+  cmd.option("--rescan <seconds>", `Rescan the whole tree every N seconds to catch anything the watcher missed (default: ${DEFAULT_RESCAN_S})`);
   cmd.option("--debounce <ms>", `Rescan a changed folder once it has been quiet this long (default: ${DEFAULT_DEBOUNCE_MS})`);
+  syncOptions(cmd);
+  cmd.option("--interval <seconds>", "Deprecated: the old name of --rescan (sync's --interval repeats the sync)");
   for (const e of EXAMPLES) cmd.example(e);
   cmd.action(async (source: string, replica: string, flags: Flags) => exit(await watchCommand(source, replica, flags)));
 }
@@ -44,13 +48,26 @@ function printBatch(log: Log | null, flags: Flags, b: WatchBatch): void {
   if (did || b.reason !== "changes" || s.result !== "ok") log?.summary(line, { console: !s.dryRun, ok: s.result === "ok" });
 }
 
+/**
+ * The full-rescan period: --rescan, or --interval, its name until sync's --interval (repeat the
+ * sync) made one word mean two things. The old name keeps working, with a warning, because
+ * service units and scripts were written with it: failing them at an upgrade would stop a backup.
+ */
+function rescanOf(flags: Flags): { seconds?: number; deprecated: string | null } {
+  if (flags.interval === undefined) return { seconds: flags.rescan === undefined ? undefined : parseInterval(flags.rescan, "--rescan"), deprecated: null };
+  if (flags.rescan !== undefined) throw new SynchroError("USAGE", "watch takes --rescan; --interval is its deprecated name: give only --rescan");
+  const seconds = parseInterval(flags.interval);
+  return { seconds, deprecated: `watch --interval is deprecated; use --rescan ${printable(String(flags.interval))} (a full rescan every N seconds; --interval is sync's repeat)` };
+}
+
 export async function watchCommand(source: string, replica: string, flags: Flags): Promise<number> {
   let log: Log | null = null;
   const stop = stopSignal();
   try {
+    const rescan = rescanOf(flags);
     const handle = await watch({
       ...configFromFlags(source, replica, flags),
-      interval: flags.interval as string | undefined,
+      interval: rescan.seconds,
       debounce: flags.debounce as string | undefined,
       signal: stop.signal,
       // Every path the CLI uses is absolute (the log's too), and no one else's code runs in this
@@ -58,6 +75,7 @@ export async function watchCommand(source: string, replica: string, flags: Flags
       ownsProcess: true,
       onConfig: (cfg) => {
         log = createLog({ file: logFileFor(flags, cfg), verbosity: verbosityOf(flags), color: consoleColor() });
+        if (rescan.deprecated) log.logger.warn(rescan.deprecated);
       },
       get logger() {
         return log!.logger;
@@ -66,7 +84,7 @@ export async function watchCommand(source: string, replica: string, flags: Flags
       onBatch: (b) => printBatch(log, flags, b),
     });
     const totals = await handle.done;
-    (log as Log | null)?.logger.info(`stopped; ${totals.operations} operations in ${totals.runs} runs this session`);
+    (log as Log | null)?.logger.info(`stopped; ${plural(totals.operations, "operation")} in ${plural(totals.runs, "run")} this session`);
     return 0;
   } finally {
     stop.dispose();
