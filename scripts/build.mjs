@@ -18,6 +18,9 @@ const common = {
   logLevel: "warning",
 };
 
+// dist/ is what the package ships (package.json "files"): made anew, so no file an older build left is packed.
+rmSync("dist", { recursive: true, force: true });
+
 await build({ ...common, entryPoints: { synchro: "src/cli/bin.ts", index: "src/index.ts", "walk-ahead-worker": "src/walk-ahead-worker.ts", "stage-worker": "src/stage-worker.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } });
 
 // The same CLI as CommonJS, for Node's bin (bin/synchro.cjs): Node starts a CommonJS entry

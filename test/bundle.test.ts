@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { sandbox, writeTree, rsyncDiff } from "./fixtures/tree.ts";
 import { isDeno, repoRoot } from "./fixtures/cli.ts";
 import { openStore } from "../src/store/store.ts";
+import { skip } from "./fixtures/skip.ts";
 
 const dist = (name: string) => join(repoRoot, "dist", name);
 const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"));
@@ -116,7 +117,7 @@ test("on Deno the CLI bundle runs alone, with no node_modules, with only read/wr
 
 test("on a terminal, the Deno bundle with only read/write/env permissions never stops at a permission prompt", () => {
   if (spawnSync("script", ["--version"]).status !== 0) {
-    console.warn("bundle: `script` (util-linux) is missing, so the terminal case is not run");
+    skip("the Deno bundle on a terminal: `script` (util-linux) is missing");
     return;
   }
   const t = sandbox("synchro-bundle-");

@@ -105,7 +105,7 @@ test("Ctrl+C during a one-shot run exits 130 and leaves no temporary file", asyn
     sendSignal(child, "SIGINT");
     assert.is(await exited(child), 130, child.err());
     assert.equal(tempFiles(t.dst), []);
-    assert.match(read(t.log), / WARN interrupted; \d+ operations in this session/);
+    assert.match(read(t.log), / WARN interrupted; [\d,]+ operations? in this session/);
     // The next run completes the mirror.
     const again = startCli(syncArgs(t, "--log", t.log));
     assert.is(await exited(again), 0, again.err());

@@ -7,6 +7,7 @@ import { createLog } from "../src/log.ts";
 import { existsSync } from "node:fs";
 import { sandbox, writeTree, rsyncDiff } from "./fixtures/tree.ts";
 import { runCli, syncArgs } from "./fixtures/cli.ts";
+import { skip } from "./fixtures/skip.ts";
 
 const read = (file: string) => readFileSync(file, "utf8");
 const levels = (file: string) => read(file).trimEnd().split("\n").map((l) => l.split(" ").slice(1).join(" "));
@@ -44,10 +45,7 @@ test("buffered op lines reach the file on their own, with no later line or close
 });
 
 test("a log that cannot be written during the run is one warning, and the run finishes with exit 0", () => {
-  if (!existsSync("/dev/full")) {
-    console.log("  (skipped: no /dev/full here)");
-    return;
-  }
+  if (!existsSync("/dev/full")) return skip("a log that cannot be written: no /dev/full here");
   const t = sandbox();
   try {
     writeTree(t.src, { a: { "1.txt": "1", "2.txt": "2" } });
@@ -83,7 +81,7 @@ test("lines lost while the log's disk is full are counted in the log once it has
   const disk = join(t.root, "logdisk");
   mkdirSync(disk);
   if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", disk]).status !== 0) {
-    console.log("  (skipped: this sandbox does not allow mounting a tmpfs)");
+    skip("this sandbox does not allow mounting a tmpfs");
     t.cleanup();
     return;
   }

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { sandbox, writeTree, describeTree, rsyncDiff, rmSync, writeFileSync, mkdirSync, symlinkSync } from "./fixtures/tree.ts";
 import { runCli } from "./fixtures/cli.ts";
 import { openDatabase } from "../src/store/db.ts";
+import { skip } from "./fixtures/skip.ts";
 
 type Box = ReturnType<typeof sandbox>;
 const syncArgs = (t: Box, ...extra: string[]) => ["sync", t.src, t.dst, "--state", t.state, ...extra];
@@ -151,7 +152,7 @@ test("a backup dir on another file system gets copies (rename cannot cross devic
   const disk = join(t.root, "disk");
   mkdirSync(disk);
   if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", disk]).status !== 0) {
-    console.log("  (skipped: this sandbox does not allow mounting a tmpfs)");
+    skip("a backup dir on another file system: this sandbox does not allow mounting a tmpfs");
     t.cleanup();
     return;
   }

@@ -7,6 +7,7 @@ import { sandbox, writeTree, rsyncDiff, rmSync, writeFileSync, mkdirSync } from 
 import { runCli, startCli, exited, waitFor, isDeno } from "./fixtures/cli.ts";
 import { openDatabase } from "../src/store/db.ts";
 import { digestLies } from "./fixtures/digests.ts";
+import { skip } from "./fixtures/skip.ts";
 
 type Box = ReturnType<typeof sandbox>;
 const syncArgs = (t: Box, dst = t.dst) => ["sync", t.src, dst, "--state", t.state, "--log", t.log];
@@ -148,7 +149,7 @@ test("a full disk (a real 1 MiB tmpfs): temp file removed, ENOSPC named, index c
   const disk = process.env.SYNCHRO_TEST_NO_MOUNT ? null : smallDisk(t, "1m");
   if (!disk) {
     try {
-      if (isDeno) console.log("  (skipped on Deno: no tmpfs here and node:fs cannot be patched)");
+      if (isDeno) skip("a full replica disk on Deno: no tmpfs here, and Deno's node:fs cannot be patched");
       else await fullDiskInjected(t);
     } finally {
       t.cleanup();
@@ -184,7 +185,7 @@ test("a large copy that fills the replica's disk is labelled as writing the repl
   const t = sandbox();
   const disk = smallDisk(t, "1m");
   if (!disk) {
-    console.log("  (skipped: this sandbox does not allow mounting a tmpfs)");
+    skip("this sandbox does not allow mounting a tmpfs");
     t.cleanup();
     return;
   }
@@ -209,7 +210,7 @@ test("a read-only replica file system: EROFS named, exit 1, index consistent", a
   const t = sandbox();
   const disk = smallDisk(t, "4m");
   if (!disk) {
-    console.log("  (skipped: this sandbox does not allow mounting a tmpfs)");
+    skip("a read-only replica file system: this sandbox does not allow mounting a tmpfs");
     t.cleanup();
     return;
   }

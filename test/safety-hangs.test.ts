@@ -1,5 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { skip } from "./fixtures/skip.ts";
 import { appendFileSync, existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -115,7 +116,7 @@ test("a log file system that fills up mid-run is one warning: the run finishes a
   const logDir = join(t.root, "logdisk");
   mkdirSync(logDir);
   if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", logDir]).status !== 0) {
-    console.log("  (skipped: this sandbox does not allow mounting a tmpfs)");
+    skip("this sandbox does not allow mounting a tmpfs");
     t.cleanup();
     return;
   }

@@ -1,5 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { skip } from "./fixtures/skip.ts";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,7 +23,7 @@ function bind(from: string, at: string): (() => void) | null {
 function withBind(t: Box, from: string, at: string, body: () => void): void {
   const unmount = bind(from, at);
   if (!unmount) {
-    console.log("  (skipped: this sandbox does not allow bind mounts)");
+    skip("this sandbox does not allow bind mounts");
     return;
   }
   try {

@@ -5,6 +5,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSy
 import { join } from "node:path";
 import { rsyncDiff, sandbox } from "./fixtures/tree.ts";
 import { exited, runCli, sendSignal, startCli, syncArgs, waitFor } from "./fixtures/cli.ts";
+import { skip } from "./fixtures/skip.ts";
 
 const DIRS = 12;
 const FILES = 4;
@@ -35,7 +36,7 @@ test("a source unmounted in the middle of a run is refused like a vanished sourc
   const t = sandbox();
   const real = mountedSource(t);
   if (!real) {
-    console.log("  skipped: this sandbox does not allow a bind mount");
+    skip("a source unmounted mid-run: this sandbox does not allow a bind mount");
     t.cleanup();
     return;
   }
