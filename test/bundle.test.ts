@@ -1,13 +1,14 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { builtinModules, createRequire } from "node:module";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { sandbox, writeTree, rsyncDiff } from "./fixtures/tree.ts";
-import { isDeno, repoRoot } from "./fixtures/cli.ts";
-import { openStore } from "../src/store/store.ts";
+import { exited, isDeno, repoRoot, waitFor } from "./fixtures/cli.ts";
+import { makeMarkerDir } from "../src/replica/marker.ts";
+import { tryLock } from "../src/replica/lock.ts";
 import { skip } from "./fixtures/skip.ts";
 
 const dist = (name: string) => join(repoRoot, "dist", name);
@@ -141,14 +142,39 @@ test("on Deno with only read/write/env permissions, a replica held by a live run
     copyFileSync(dist("synchro.mjs"), join(t.root, "synchro.mjs"));
     writeTree(t.src, { "a.txt": "hello" });
     mkdirSync(t.dst);
-    // This test process is alive: hold the replica's lock in its name.
-    const store = await openStore(t.state, { now: Date.now });
-    assert.is(store.lock(realpathSync(t.dst), process.pid, () => true), null);
-    store.close();
+    // This test process holds the replica's lock, as a sync would.
+    makeMarkerDir(realpathSync(t.dst));
+    const held = await tryLock(realpathSync(t.dst), { pid: process.pid, host: "", since: Date.now() });
+    assert.ok("lock" in held);
+    try {
+      const r = spawnSync(deno, [...DENO_FLAGS, "synchro.mjs", "sync", "src", "dst", "--state", t.state], { cwd: t.root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+      assert.is(r.status, 3, r.stderr);
+      assert.match(r.stderr, `already running (pid ${process.pid})`);
+      assert.not.ok(existsSync(join(t.dst, "a.txt")), "the replica was not touched");
+    } finally {
+      held.lock.release();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("on Deno with only read/write/env permissions, a run killed with SIGKILL leaves no lock: the next run starts at once", async () => {
+  const t = sandbox("synchro-bundle-");
+  try {
+    copyFileSync(dist("synchro.mjs"), join(t.root, "synchro.mjs"));
+    mkdirSync(t.src);
+    for (let i = 0; i < 4; i++) writeFileSync(join(t.src, `big${i}.bin`), Buffer.alloc(32 << 20, i));
+    const first = spawn(deno, [...DENO_FLAGS, "synchro.mjs", "sync", "src", "dst", "--state", t.state, "--verbose"], { cwd: t.root, env: { ...process.env, NO_COLOR: "1" } });
+    let err = "";
+    first.stderr!.on("data", (d) => (err += d));
+    await waitFor(() => /create/.test(err) || first.exitCode !== null, "the first run to start writing");
+    assert.is(first.exitCode, null, err);
+    first.kill("SIGKILL");
+    await exited(first);
     const r = spawnSync(deno, [...DENO_FLAGS, "synchro.mjs", "sync", "src", "dst", "--state", t.state], { cwd: t.root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-    assert.is(r.status, 3, r.stderr);
-    assert.match(r.stderr, `already running (pid ${process.pid})`);
-    assert.not.ok(existsSync(join(t.dst, "a.txt")), "the replica was not touched");
+    assert.is(r.status, 0, r.stderr);
+    assert.is(rsyncDiff(t.src, t.dst), "");
   } finally {
     t.cleanup();
   }
