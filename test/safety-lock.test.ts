@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { sandbox, writeTree, rsyncDiff, writeFileSync, mkdirSync, MARKER } from "./fixtures/tree.ts";
 import { runCli, startCli, exited, waitFor } from "./fixtures/cli.ts";
@@ -88,6 +88,8 @@ test("a second sync on a replica that is being synced exits 3 with `already runn
       assert.is(second.code, 3, second.stderr);
       assert.is(second.stderr.trim().split("\n").length, 1, second.stderr);
       assert.match(second.stderr, new RegExp(`already running \\(pid ${first.pid}\\) on ${t.dst}`));
+      // The lock is held with nothing written under it: no journal file sits beside it meanwhile.
+      assert.equal(readdirSync(join(t.dst, MARKER)).sort(), ["id", "lock"]);
     } finally {
       signal(first, "CONT");
     }

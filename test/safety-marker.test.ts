@@ -1,9 +1,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { MARKER, replicaNames, rsyncDiff, sandbox, writeTree } from "./fixtures/tree.ts";
+import { MARKER, NOBODY, forNobody, replicaNames, rsyncDiff, sandbox, writeTree } from "./fixtures/tree.ts";
 import { runCli, syncArgs, syncJson } from "./fixtures/cli.ts";
 import { openDatabase } from "../src/store/db.ts";
 
@@ -195,6 +195,35 @@ test("an index from before the marker existed gets the marker on the pair's next
     } finally {
       check.close();
     }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a replica whose root is read-only gets its marker on an upgraded pair's next run for a non-root user, and keeps its mode", async () => {
+  if (process.getuid?.() !== 0) {
+    console.log("  skipped: running synchro as another user needs root");
+    return;
+  }
+  const t = sandbox();
+  try {
+    forNobody(t);
+    writeTree(t.src, SOURCE);
+    chmodSync(t.src, 0o555);
+    assert.is(runCli(syncArgs(t), { uid: NOBODY }).code, 0);
+    assert.is(statSync(t.dst).mode & 0o777, 0o555, "the replica root took the source root's mode");
+    rmSync(join(t.dst, MARKER), { recursive: true });
+    const db = await openDatabase(t.state);
+    try {
+      db.exec("UPDATE pairs SET marker = NULL");
+    } finally {
+      db.close();
+    }
+    const r = runCli(syncArgs(t), { uid: NOBODY });
+    assert.is(r.code, 0, r.stderr);
+    assert.ok(markerId(t.dst), "the marker was made in the read-only root");
+    assert.is(statSync(t.dst).mode & 0o777, 0o555, "and the root's mode was put back");
+    assert.is(rsyncDiff(t.src, t.dst), "", "its mtime too");
   } finally {
     t.cleanup();
   }

@@ -106,13 +106,23 @@ async function openLockFile(file: string): Promise<Database> {
     if (err instanceof SynchroError) throw err;
     if (errnoOf(err) !== "ENOENT") throw new SynchroError("MARKER_UNUSABLE", `cannot open the replica's lock ${file}: ${errnoOf(err)}`);
   }
+  let db: Database;
   try {
-    const db = await openDatabase(file);
+    db = await openDatabase(file);
+  } catch (err) {
+    throw new SynchroError("MARKER_UNUSABLE", `cannot open the replica's lock ${file}: ${(err as Error).message}`);
+  }
+  try {
     db.exec("PRAGMA busy_timeout = 0");
-    // The row is only a message for runs turned away: it need not survive a power cut.
-    db.exec("PRAGMA synchronous = OFF");
+    // The row is only a message for runs turned away: it need not survive a power cut. This
+    // reads the schema, which another run may be writing: that takes a moment, not a wait.
+    for (let i = 0; !tryExec(db, "PRAGMA synchronous = OFF"); i++) {
+      if (i >= RETRIES) throw Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" });
+      await sleep(RETRY_MS);
+    }
     return db;
   } catch (err) {
+    db.close();
     throw new SynchroError("MARKER_UNUSABLE", `cannot open the replica's lock ${file}: ${(err as Error).message}`);
   }
 }

@@ -1,4 +1,4 @@
-import { closeSync, constants, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { SynchroError, errnoOf } from "../errors.ts";
 import { MARKER_DIR } from "../config.ts";
@@ -61,9 +61,8 @@ export function readMarker(replica: string): string | null {
 }
 
 /**
- * Makes the marker folder (and the replica root, whose parent the config checked). A read-only
- * replica root (a copy of a read-only source root) is opened for the mkdir and closed again; a
- * run puts the root's mtime back once it is done, as for its own writes.
+ * Makes the marker folder (and the replica root, whose parent the config checked, as a first
+ * run's walk would, with the same mode until the run settles it).
  */
 export function makeMarkerDir(replica: string): void {
   if (markerDirExists(replica)) return;
@@ -74,25 +73,35 @@ export function makeMarkerDir(replica: string): void {
     if (errnoOf(err) !== "EEXIST") throw unusable(`cannot make the replica folder ${replica}`, err);
   }
   try {
-    mkdirSync(dir, { mode: 0o755 });
-    return;
+    if (!mkdirIn(replica, dir)) markerDirExists(replica);
   } catch (err) {
-    if (errnoOf(err) === "EEXIST") return void markerDirExists(replica);
-    if (errnoOf(err) !== "EACCES") throw unusable(`cannot make the replica marker ${dir}`, err);
+    throw err instanceof SynchroError ? err : unusable(`cannot make the replica marker ${dir}`, err);
   }
-  const fd = openSync(replica, constants.O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+}
+
+/**
+ * mkdir of `dir` in the folder `parent`; false when it is already there. A read-only parent (a
+ * copy of a read-only source root) is opened for the mkdir and closed again, as the walk does
+ * for its own writes; the run puts the root's mtime back once it is done.
+ */
+function mkdirIn(parent: string, dir: string): boolean {
   try {
-    const mode = lstatSync(replica).mode & 0o7777;
+    mkdirSync(dir, { mode: 0o755 });
+    return true;
+  } catch (err) {
+    if (errnoOf(err) === "EEXIST") return false;
+    if (errnoOf(err) !== "EACCES") throw err;
+  }
+  const fd = openSync(parent, constants.O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  try {
+    const mode = fstatSync(fd).mode & 0o7777;
     fchmodSync(fd, mode | 0o700);
     try {
       mkdirSync(dir, { mode: 0o755 });
-    } catch (err) {
-      throw unusable(`cannot make the replica marker ${dir}`, err);
     } finally {
       fchmodSync(fd, mode);
     }
-  } catch (err) {
-    throw err instanceof SynchroError ? err : unusable(`cannot make the replica marker ${dir}`, err);
+    return true;
   } finally {
     closeSync(fd);
   }
