@@ -2,7 +2,7 @@ import { readdirSync } from "node:fs";
 import { printable } from "./printable.ts";
 import { SynchroError } from "./errors.ts";
 import { hostName } from "./runtime.ts";
-import type { Config } from "./config.ts";
+import { MARKER_DIR, type Config } from "./config.ts";
 import { statEntry } from "./walk.ts";
 import { emptyCounts, newRunState, walkAndApply, type RunDeps, type SyncSummary } from "./run.ts";
 import { silentLogger } from "./events.ts";
@@ -113,6 +113,9 @@ function adoptMarker(cfg: RunConfig, deps: RunDeps, pair: Pair, check: ReplicaCh
   deps.store.setMarker(pair.id, id);
 }
 
+/** A root's entries but a marker: a source that is itself a replica holds one, which is never mirrored. */
+const ownEntries = (root: string): string[] => readdirSync(root).filter((name) => name !== MARKER_DIR);
+
 /** Refuses to mirror a vanished or emptied source over a replica the index says was full. */
 function guardSource(cfg: RunConfig, indexed: number): void {
   const exists = statEntry(cfg.source, "")?.kind === "dir";
@@ -122,7 +125,7 @@ function guardSource(cfg: RunConfig, indexed: number): void {
     }
     throw new SynchroError("SOURCE_MISSING", `source does not exist: ${cfg.source}`);
   }
-  if (indexed > 0 && !cfg.force && readdirSync(cfg.source).length === 0) {
+  if (indexed > 0 && !cfg.force && ownEntries(cfg.source).length === 0) {
     throw new SynchroError("SOURCE_EMPTY", `source ${cfg.source} is empty but the index holds ${indexed} entries; the replica was not touched (use --force to mirror the empty source)`);
   }
 }
@@ -198,7 +201,7 @@ function listsAFullReplica(cfg: RunConfig, deps: RunDeps, scope: RunScope, known
   if (cfg.dryRun || cfg.force || replica.missing || ("percent" in cfg.maxDelete && cfg.maxDelete.percent >= 100)) return false;
   const last = known ? deps.store.runs.last(known.id) : null;
   const scans = indexed === 0 || replica.rescan || deps.store.rebuiltFrom !== null || (last !== null && mustRescan(last)) || (cfg.full && !scope.dirs);
-  return scans && readdirSync(cfg.replica).length > 0;
+  return scans && ownEntries(cfg.replica).length > 0;
 }
 
 /**

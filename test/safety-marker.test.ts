@@ -151,6 +151,11 @@ test("the marker is never mirrored, deleted, counted or reported as drift (a cha
     const status = runCli(["status", t.dst, end, "--state", endState]);
     assert.is(status.code, 0, status.stdout + status.stderr);
     assert.not.match(status.stdout, /\.synchro/);
+    // A replica used as a source is empty when only its marker is left: refused like any emptied source.
+    for (const name of replicaNames(t.dst)) rmSync(join(t.dst, name), { recursive: true });
+    const emptied = runCli(["sync", t.dst, end, "--state", endState]);
+    assert.is(emptied.code, 3, emptied.stderr);
+    assert.match(emptied.stderr, /is empty/);
   } finally {
     t.cleanup();
   }

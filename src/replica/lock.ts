@@ -40,7 +40,7 @@ export interface LockSlot {
 }
 
 /** Either the lock, or who holds it (null when the holder's row cannot be read yet). */
-export type LockAttempt = { lock: ReplicaLock } | { holder: LockHolder | null };
+type LockAttempt = { lock: ReplicaLock } | { holder: LockHolder | null };
 
 const FILE = "lock";
 const SCHEMA = "CREATE TABLE IF NOT EXISTS holder (token TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, since INTEGER NOT NULL)";
