@@ -63,8 +63,13 @@ function tryExec(db: Database, sql: string): boolean {
   }
 }
 
-/** A commit waits out readers (SQLite needs them gone to write): each holds its read lock for one SELECT. */
+/**
+ * A commit waits out readers (SQLite needs them gone to write): each holds its read lock for one
+ * SELECT. It awaits only then: between a commit and the hold that follows it, a turn of the event
+ * loop would let another run of this process in.
+ */
 async function commit(db: Database): Promise<void> {
+  if (tryExec(db, "COMMIT")) return;
   for (let i = 0; !tryExec(db, "COMMIT"); i++) {
     if (i >= RETRIES) {
       db.exec("ROLLBACK");
@@ -151,13 +156,18 @@ export async function tryLock(replica: string, me: LockHolder): Promise<LockAtte
         held = true;
         return { lock: heldLock(db, file) };
       }
+      // Another run wrote its row between our commit and our hold: let go, and try again a
+      // random moment later, so that two runs cannot keep undoing each other in step.
       db.exec("ROLLBACK");
+      await sleep(Math.random() * 5);
     }
   } catch (err) {
     if (err instanceof SynchroError) throw err;
     const what = (err as Error).message;
     // Its row is written without syncs: a power cut in the middle can leave it damaged.
     if (isCorrupt(err)) throw new SynchroError("MARKER_UNUSABLE", `the replica's lock ${file} is damaged (${what}); delete that file while no other sync of this replica runs, then run again`);
+    // SQLite opens a file it may not write read-only, and says so at the first write.
+    if (/readonly/.test(what)) throw new SynchroError("MARKER_UNUSABLE", `cannot take the replica's lock ${file}: it cannot be written (${what}: a read-only file system?); nothing was written`);
     throw new SynchroError("MARKER_UNUSABLE", `cannot use the replica's lock ${file}: ${what}`);
   } finally {
     if (!held) db.close();
