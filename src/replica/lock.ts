@@ -13,9 +13,11 @@ import { markerPath } from "./marker.ts";
  * killed with SIGKILL leaves no stale lock behind, and no PID is ever trusted. Within one
  * process SQLite tracks locks per inode, so a second connection there is refused as well.
  *
- * fcntl locks belong to the process and go when it closes any descriptor of the file, so
- * nothing else may open this file: the walk, status and drift never see it, as `.synchro` is
- * excluded. Readers are let in while the lock is held, which is how a turned-away run reads
+ * fcntl locks belong to the process and go when it closes any descriptor of the file. SQLite
+ * defers closing its own connections' descriptors while a lock is held on the inode (checked:
+ * a refused second connection closed in the holder's process leaves the lock held, on Node and
+ * on Deno), but nothing else may open this file: the walk, status and drift never see it, as
+ * `.synchro` is excluded. Readers are let in while the lock is held, which is how a turned-away run reads
  * who holds it: the holder commits its pid, host and start time to the file before it holds
  * it, with a token of its own, and checks after taking the hold that the row is still its own
  * (another run may have written its row in between: then it lets go and tries again).
