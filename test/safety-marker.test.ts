@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { MARKER, NOBODY, forNobody, replicaNames, rsyncDiff, sandbox, writeTree } from "./fixtures/tree.ts";
 import { runCli, syncArgs, syncJson } from "./fixtures/cli.ts";
 import { openDatabase } from "../src/store/db.ts";
+import { skip } from "./fixtures/skip.ts";
 
 type Box = ReturnType<typeof sandbox>;
 const lines = (text: string) => text.trim().split("\n").filter((l) => l.trim() !== "");
@@ -32,7 +33,7 @@ function unmountAll(t: Box): void {
 }
 
 function skipped(t: Box, what: string): void {
-  console.log(`  skipped: this sandbox does not allow ${what}`);
+  skip(`this sandbox does not allow ${what}`);
   t.cleanup();
 }
 
@@ -207,7 +208,7 @@ test("an index from before the marker existed gets the marker on the pair's next
 
 test("a replica whose root is read-only gets its marker on an upgraded pair's next run for a non-root user, and keeps its mode", async () => {
   if (process.getuid?.() !== 0) {
-    console.log("  skipped: running synchro as another user needs root");
+    skip("running synchro as another user needs root");
     return;
   }
   const t = sandbox();
