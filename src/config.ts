@@ -52,6 +52,15 @@ export interface ConfigOptions extends PathOptions {
 
 export const IGNORE_FILE = ".synchroignore";
 
+/** The replica's marker folder, at its root: see src/replica/marker.ts. */
+export const MARKER_DIR = ".synchro";
+
+/**
+ * The first exclude of every run: the replica's marker is synchro's own, never copied from a
+ * source root (a replica synced on, A -> B -> C), never deleted or reported as drift in the replica.
+ */
+export const MARKER_EXCLUDE = `/${MARKER_DIR}`;
+
 export function defaultStatePath(env: Record<string, string | undefined> = process.env): string {
   const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), ".local", "state");
   return join(base, "synchro", "index.db");
@@ -248,7 +257,7 @@ const escapeGlob = (path: string): string => path.replace(/[\\*?[\]{}()!+@]/g, "
 export function resolveConfig(opts: ConfigOptions): Config & { sourceExists: boolean } {
   const paths = resolvePaths(opts);
   let backupDir: string | null = null;
-  const excludes = asList(opts.exclude).map(String);
+  const excludes = [MARKER_EXCLUDE, ...asList(opts.exclude).map(String)];
   if (opts.backupDir) {
     // Resolved through symlinks like source and replica, or a link could hide that it is inside one.
     backupDir = realThroughAncestor(resolve(opts.backupDir));

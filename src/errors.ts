@@ -20,6 +20,7 @@ export type ErrorCode =
   | "SOURCE_VANISHED"
   | "SOURCE_EMPTY"
   | "REPLICA_VANISHED"
+  | "MARKER_UNUSABLE"
   | "DELETE_LIMIT"
   | "ABORTED";
 
@@ -38,6 +39,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   INDEX_LOCKED: 2,
   INDEX_CORRUPT: 2,
   UNKNOWN_PAIR: 2,
+  MARKER_UNUSABLE: 2,
   LOCKED: 3,
   SOURCE_VANISHED: 3,
   SOURCE_EMPTY: 3,

@@ -1,8 +1,8 @@
 import { readdirSync } from "node:fs";
 import { printable } from "./printable.ts";
-import { SynchroError, errnoOf } from "./errors.ts";
-import { maySignal } from "./runtime.ts";
-import type { Config } from "./config.ts";
+import { SynchroError } from "./errors.ts";
+import { hostName } from "./runtime.ts";
+import { MARKER_DIR, type Config } from "./config.ts";
 import { statEntry } from "./walk.ts";
 import { emptyCounts, newRunState, walkAndApply, type RunDeps, type SyncSummary } from "./run.ts";
 import { silentLogger } from "./events.ts";
@@ -11,6 +11,8 @@ import { walkDirs } from "./rescan.ts";
 import { pruneBackups } from "./backup.ts";
 import type { RunRecord, RunResult } from "./store/runs.ts";
 import { isBusy, isCorrupt, type Pair } from "./store/store.ts";
+import { ensureMarkerId, makeMarkerDir, markerPath, readMarker } from "./replica/marker.ts";
+import { tryLock, type LockHolder, type ReplicaLock } from "./replica/lock.ts";
 
 export type RunConfig = Config & { sourceExists: boolean };
 
@@ -18,20 +20,8 @@ export type RunConfig = Config & { sourceExists: boolean };
 export interface RunScope {
   /** Rescan only these source directories (relative paths, "" is the root); absent means the whole tree. */
   dirs?: Iterable<string>;
-  /** The caller holds the replica's lock for longer than this run: do not release it at the end. */
+  /** The caller holds the replica's lock for longer than this run (in RunDeps.lockSlot): do not release it at the end. */
   keepLock?: boolean;
-}
-
-export function isAlive(pid: number): boolean {
-  // Deno without --allow-run may not signal at all. Taking a live run's lock is unsafe, refusing
-  // is not, so a holder we cannot check counts as alive.
-  if (!maySignal()) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoOf(err) === "EPERM";
-  }
 }
 
 /** Waits, or stops early on abort; the abort listener is removed either way, so --wait loops do not pile them up. */
@@ -46,32 +36,85 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener("abort", done, { once: true });
   });
 
-/** One runner per replica: a live holder means LOCKED, unless --wait; a dead holder's lock is taken over. */
-async function takeLock(cfg: RunConfig, deps: RunDeps): Promise<void> {
-  let told = 0;
+const describeHolder = (replica: string, holder: LockHolder | null): string => {
+  if (!holder) return `on ${replica}`;
+  const host = holder.host && holder.host !== hostName() ? ` on host ${holder.host}` : "";
+  return `(pid ${holder.pid}${host}) on ${replica}`;
+};
+
+/**
+ * One writer per replica, whatever index it uses: the lock is in the replica's marker
+ * (src/replica/lock.ts), made here if this is the replica's first run. A held lock means
+ * LOCKED, unless --wait. A session's lock from an earlier run is kept while it is still the
+ * one at the replica's path (a disk mounted again has a new one, which must be taken).
+ */
+async function takeLock(cfg: RunConfig, deps: RunDeps): Promise<ReplicaLock> {
+  const slot = deps.lockSlot;
+  if (slot?.held?.isCurrent()) return slot.held;
+  slot?.held?.release();
+  if (slot) slot.held = null;
+  makeMarkerDir(cfg.replica);
+  let told: string | null = null;
   for (;;) {
-    const holder = deps.store.lock(cfg.replica, process.pid, isAlive);
-    if (holder === null) return;
-    if (!cfg.wait) throw new SynchroError("LOCKED", `already running (pid ${holder}) on ${cfg.replica}; use --wait to queue`, { pid: holder });
-    if (told !== holder) deps.logger.info(`waiting for the sync already running (pid ${holder}) on ${printable(cfg.replica)}`);
+    const attempt = await tryLock(cfg.replica, { pid: process.pid, host: hostName(), since: deps.now() });
+    if ("lock" in attempt) {
+      if (slot) slot.held = attempt.lock;
+      return attempt.lock;
+    }
+    const holder = describeHolder(cfg.replica, attempt.holder);
+    if (!cfg.wait) throw new SynchroError("LOCKED", `already running ${holder}; use --wait to queue`, { pid: attempt.holder?.pid ?? null });
+    if (told !== holder) deps.logger.info(printable(`waiting for the sync already running ${holder}`));
     told = holder;
     await sleep(250, deps.signal);
     if (deps.signal?.aborted) throw new SynchroError("ABORTED", "interrupted while waiting for the lock");
   }
 }
 
-/**
- * A replica root that vanished while the index says it was full is most likely an unmounted
- * disk (Syncthing checks its folder marker for the same reason): recreating it would silently
- * fill the parent file system with a whole new copy. Returns true when the root is missing.
- */
-function guardReplica(cfg: RunConfig, indexed: number): boolean {
-  if (statEntry(cfg.replica, "")?.kind === "dir") return false;
-  if (indexed > 0 && !cfg.force) {
-    throw new SynchroError("REPLICA_VANISHED", `replica ${cfg.replica} is gone but the index holds ${indexed} entries; is a disk unmounted? Nothing was written (use --force to copy everything again)`);
-  }
-  return true;
+/** What the replica's root and marker say before a run. */
+interface ReplicaCheck {
+  /** The replica root is missing (a first run, or --force after it vanished). */
+  missing: boolean;
+  /** The index describes another replica than the one there now: list it in full, as on a first run. */
+  rescan: boolean;
+  /** The id in the replica's marker, null when it has none. */
+  marker: string | null;
 }
+
+/**
+ * A replica whose root or marker vanished while the index says it was full is most likely an
+ * unmounted disk (its empty mount point left behind): writing would silently fill the parent
+ * file system with part of a copy, and once the disk was back the index would no longer
+ * describe it. A marker with another id is another replica (rotating backup disks): the index
+ * does not describe it, so it is listed in full. A pair whose index knows no marker yet (an
+ * index older than markers) gets one on its next run.
+ */
+function guardReplica(cfg: RunConfig, known: Pair | null, indexed: number): ReplicaCheck {
+  if (statEntry(cfg.replica, "")?.kind !== "dir") {
+    if (indexed > 0 && !cfg.force) {
+      throw new SynchroError("REPLICA_VANISHED", `replica ${cfg.replica} is gone but the index holds ${indexed} entries; is a disk unmounted? Nothing was written (use --force to copy everything again)`);
+    }
+    return { missing: true, rescan: false, marker: null };
+  }
+  const marker = readMarker(cfg.replica);
+  const expected = indexed > 0 ? (known?.marker ?? null) : null;
+  if (expected !== null && marker === null && !cfg.force) {
+    throw new SynchroError("REPLICA_VANISHED", `the replica marker ${markerPath(cfg.replica, "id")} is missing but the index holds ${indexed} entries; is the replica's disk unmounted? Nothing was written. Mount it and run again; if the replica is really lost, --force copies everything again and makes a new marker`);
+  }
+  return { missing: false, rescan: expected !== null && marker !== expected, marker };
+}
+
+/** Makes the marker's id if the replica has none, and has the index keep it for the pair. Under the lock. */
+function adoptMarker(cfg: RunConfig, deps: RunDeps, pair: Pair, check: ReplicaCheck): void {
+  const id = ensureMarkerId(cfg.replica);
+  if (id === pair.marker) return;
+  if (check.rescan && check.marker !== null) {
+    deps.logger.info(`the replica ${printable(cfg.replica)} has another synchro marker than the index knows (another disk?): listing it in full, as on a first run`);
+  }
+  deps.store.setMarker(pair.id, id);
+}
+
+/** A root's entries but a marker: a source that is itself a replica holds one, which is never mirrored. */
+const ownEntries = (root: string): string[] => readdirSync(root).filter((name) => name !== MARKER_DIR);
 
 /** Refuses to mirror a vanished or emptied source over a replica the index says was full. */
 function guardSource(cfg: RunConfig, indexed: number): void {
@@ -82,7 +125,7 @@ function guardSource(cfg: RunConfig, indexed: number): void {
     }
     throw new SynchroError("SOURCE_MISSING", `source does not exist: ${cfg.source}`);
   }
-  if (indexed > 0 && !cfg.force && readdirSync(cfg.source).length === 0) {
+  if (indexed > 0 && !cfg.force && ownEntries(cfg.source).length === 0) {
     throw new SynchroError("SOURCE_EMPTY", `source ${cfg.source} is empty but the index holds ${indexed} entries; the replica was not touched (use --force to mirror the empty source)`);
   }
 }
@@ -154,11 +197,11 @@ const deleteLimit = (refused: Refusal, summary: SyncSummary): SynchroError =>
  * trees are listed, and the replica's files are not (or no longer known to be) synchro's, so it
  * plans the whole run first (see planFirst).
  */
-function listsAFullReplica(cfg: RunConfig, deps: RunDeps, scope: RunScope, known: Pair | null, indexed: number, replicaMissing: boolean): boolean {
-  if (cfg.dryRun || cfg.force || replicaMissing || ("percent" in cfg.maxDelete && cfg.maxDelete.percent >= 100)) return false;
+function listsAFullReplica(cfg: RunConfig, deps: RunDeps, scope: RunScope, known: Pair | null, indexed: number, replica: ReplicaCheck): boolean {
+  if (cfg.dryRun || cfg.force || replica.missing || ("percent" in cfg.maxDelete && cfg.maxDelete.percent >= 100)) return false;
   const last = known ? deps.store.runs.last(known.id) : null;
-  const scans = indexed === 0 || deps.store.rebuiltFrom !== null || (last !== null && mustRescan(last)) || (cfg.full && !scope.dirs);
-  return scans && readdirSync(cfg.replica).length > 0;
+  const scans = indexed === 0 || replica.rescan || deps.store.rebuiltFrom !== null || (last !== null && mustRescan(last)) || (cfg.full && !scope.dirs);
+  return scans && ownEntries(cfg.replica).length > 0;
 }
 
 /**
@@ -179,20 +222,35 @@ async function planFirst(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promis
 
 /** Guards, lock, walk/plan/apply (the whole tree, or the scope's directories), deletes last, and the run's record in the index. */
 async function runOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<{ summary: SyncSummary; refused: Refusal }> {
-  const { store, now } = deps;
+  const { store } = deps;
   const known = store.pair(cfg.source, cfg.replica, false);
   const indexed = known ? store.entries.count(known.id) : 0;
   guardSource(cfg, indexed);
-  const replicaMissing = guardReplica(cfg, indexed);
-  if (listsAFullReplica(cfg, deps, scope, known, indexed, replicaMissing)) await planFirst(cfg, deps, scope);
-  const pair = cfg.dryRun ? known : store.pair(cfg.source, cfg.replica, true);
-  if (!cfg.dryRun) await takeLock(cfg, deps);
+  const replica = guardReplica(cfg, known, indexed);
+  if (listsAFullReplica(cfg, deps, scope, known, indexed, replica)) await planFirst(cfg, deps, scope);
+  if (cfg.dryRun) return runHeld(cfg, deps, scope, known, indexed, replica);
+  const pair = store.pair(cfg.source, cfg.replica, true)!;
+  const lock = await takeLock(cfg, deps);
+  try {
+    adoptMarker(cfg, deps, pair, replica);
+    return await runHeld(cfg, deps, scope, pair, indexed, replica);
+  } finally {
+    if (!scope.keepLock) {
+      lock.release();
+      if (deps.lockSlot) deps.lockSlot.held = null;
+    }
+  }
+}
+
+/** The run itself, once the guards passed and (unless it is a dry run) it holds the replica's lock. */
+async function runHeld(cfg: RunConfig, deps: RunDeps, scope: RunScope, pair: Pair | null, indexed: number, replica: ReplicaCheck): Promise<{ summary: SyncSummary; refused: Refusal }> {
+  const { store, now } = deps;
   // A run starts once it holds the lock: time spent in --wait is not the run's.
   const started = now();
   const runId = cfg.dryRun || !pair ? null : store.runs.start(pair.id, deps.trigger, started);
   if (runId !== null) rememberSettings(cfg, deps, pair!.id);
   const previous = !pair ? null : runId !== null ? store.runs.previous(pair.id, runId) : store.runs.last(pair.id);
-  const mustScan = indexed === 0 || replicaMissing || store.rebuiltFrom !== null || (previous !== null && mustRescan(previous));
+  const mustScan = indexed === 0 || replica.missing || replica.rescan || store.rebuiltFrom !== null || (previous !== null && mustRescan(previous));
   const scan = mustScan || (cfg.full && !scope.dirs);
   // A run that queued behind another (--wait) counts again: that one may have changed the index.
   const s = newRunState(cfg, deps, pair?.id ?? -1, runId, cfg.wait && pair ? store.entries.count(pair.id) : indexed);
@@ -232,32 +290,23 @@ async function runOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<
     throw err;
   } finally {
     s.dirs?.close();
-    finishRun(cfg, deps, s, runId, { result, reason }, scan, !scope.keepLock);
+    finishRun(cfg, deps, s, runId, { result, reason }, scan);
   }
   return { summary: summaryOf(result), refused };
 }
 
-function finishRun(
-  cfg: RunConfig, deps: RunDeps, s: ReturnType<typeof newRunState>, runId: number | null, end: { result: RunResult; reason: string | null }, scan: boolean, unlock: boolean,
-): void {
+function finishRun(cfg: RunConfig, deps: RunDeps, s: ReturnType<typeof newRunState>, runId: number | null, end: { result: RunResult; reason: string | null }, scan: boolean): void {
   const { store, now } = deps;
-  if (runId === null) {
-    store.commit();
-    return;
-  }
-  try {
-    store.commit();
-    store.runs.finish(runId, now(), end.result, s.counts, s.bytes, s.errors.length, scan, end.reason);
-    store.ops.prune(now() - cfg.historyDays * 86_400_000);
-    // Pruning old versions is housekeeping: its failure must not turn a good run into a failed one.
-    if (cfg.keepDays !== null) {
-      try {
-        pruneBackups(s, cfg.keepDays);
-      } catch (err) {
-        deps.logger.warn(printable(`could not prune old versions in ${cfg.backupDir}: ${(err as Error).message}`));
-      }
+  store.commit();
+  if (runId === null) return;
+  store.runs.finish(runId, now(), end.result, s.counts, s.bytes, s.errors.length, scan, end.reason);
+  store.ops.prune(now() - cfg.historyDays * 86_400_000);
+  // Pruning old versions is housekeeping: its failure must not turn a good run into a failed one.
+  if (cfg.keepDays !== null) {
+    try {
+      pruneBackups(s, cfg.keepDays);
+    } catch (err) {
+      deps.logger.warn(printable(`could not prune old versions in ${cfg.backupDir}: ${(err as Error).message}`));
     }
-  } finally {
-    if (unlock) store.unlock(cfg.replica, process.pid);
   }
 }

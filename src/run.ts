@@ -12,6 +12,7 @@ import type { Trigger, RunResult } from "./store/runs.ts";
 import { applyDeletes, type PendingDelete } from "./deletes.ts";
 import type { Stager } from "./stager.ts";
 import { drain, newPlacings, type Placings } from "./placing.ts";
+import type { LockSlot } from "./replica/lock.ts";
 import { pathOnlyOpenFlag } from "./runtime.ts";
 import { digestSalt } from "./digest.ts";
 import { startWalkAhead, type WalkAhead, type WarmWorker } from "./walk-ahead.ts";
@@ -34,6 +35,8 @@ export interface RunDeps {
   warm?: WarmWorker | null;
   /** See Effects.ownsProcess. */
   ownsProcess?: boolean;
+  /** Where a session keeps the replica's lock between runs (see RunScope.keepLock). */
+  lockSlot?: LockSlot;
 }
 
 export type Counts = Record<OpAction | "adopt", number>;

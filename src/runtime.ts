@@ -1,4 +1,5 @@
 import { statfsSync } from "node:fs";
+import { hostname } from "node:os";
 
 /**
  * What differs on Deno besides SQLite (store/db.ts): permissions. A call that needs one that was
@@ -24,8 +25,8 @@ export const mayCheckAccess = (): boolean => granted({ name: "sys", kind: "uid" 
 export const mayUseProcFd = (): boolean =>
   typeof Deno === "undefined" || ["read", "write", "net", "env", "sys", "run", "ffi"].every((name) => granted({ name }));
 
-/** process.kill(pid, 0), to see whether a lock holder lives: Deno's --allow-run. */
-export const maySignal = (): boolean => granted({ name: "run" });
+/** This machine's name, which a replica's lock holder leaves for the runs it turns away; Deno asks --allow-sys=hostname, else "". */
+export const hostName = (): string => (granted({ name: "sys", kind: "hostname" }) ? hostname() : "");
 
 /**
  * Node's bigint lstat gives times to the nanosecond; Deno's node:fs gives mtime to the

@@ -9,6 +9,7 @@ import { syncOnce, type RunConfig, type RunScope } from "./mirror.ts";
 import { mayWarm, warmWalkAhead, type WarmWorker } from "./walk-ahead.ts";
 import type { SyncSummary } from "./run.ts";
 import type { Trigger } from "./store/runs.ts";
+import type { LockSlot } from "./replica/lock.ts";
 
 /** Effects come in as options: clock, logger and event callbacks, so tests and the CLI pass their own. */
 export interface Effects {
@@ -58,12 +59,13 @@ export async function openSession(options: SyncOptions): Promise<Session> {
     throw err;
   }
   const merged = configWithStored(options, cfg, store);
+  const lockSlot: LockSlot = { held: null };
   return {
     cfg: merged,
     store,
     async run(trigger, signal, scope) {
       try {
-        return await syncOnce(merged, { store, logger, now, trigger, onEvent: options.onEvent, signal: signal ?? options.signal, warm, ownsProcess: options.ownsProcess }, scope);
+        return await syncOnce(merged, { store, logger, now, trigger, onEvent: options.onEvent, signal: signal ?? options.signal, warm, ownsProcess: options.ownsProcess, lockSlot }, scope);
       } finally {
         // Only the first run may take it; one that did not (a scan) must not leave it idle for a whole watch.
         warm?.close();
@@ -71,6 +73,8 @@ export async function openSession(options: SyncOptions): Promise<Session> {
     },
     close: () => {
       warm?.close();
+      lockSlot.held?.release();
+      lockSlot.held = null;
       store.close();
     },
   };

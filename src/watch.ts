@@ -237,7 +237,7 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
       }
       stopTree();
       await running;
-      if (!cfg.dryRun) session.store.unlock(cfg.replica, process.pid);
+      // Closing the session lets go of the replica's lock, held since the first batch.
       session.close();
       settle(totals);
     }

@@ -1,13 +1,14 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { builtinModules, createRequire } from "node:module";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { sandbox, writeTree, rsyncDiff } from "./fixtures/tree.ts";
-import { isDeno, repoRoot } from "./fixtures/cli.ts";
-import { openStore } from "../src/store/store.ts";
+import { exited, isDeno, repoRoot, waitFor } from "./fixtures/cli.ts";
+import { makeMarkerDir } from "../src/replica/marker.ts";
+import { tryLock } from "../src/replica/lock.ts";
 import { skip } from "./fixtures/skip.ts";
 
 const dist = (name: string) => join(repoRoot, "dist", name);
@@ -141,14 +142,48 @@ test("on Deno with only read/write/env permissions, a replica held by a live run
     copyFileSync(dist("synchro.mjs"), join(t.root, "synchro.mjs"));
     writeTree(t.src, { "a.txt": "hello" });
     mkdirSync(t.dst);
-    // This test process is alive: hold the replica's lock in its name.
-    const store = await openStore(t.state, { now: Date.now });
-    assert.is(store.lock(realpathSync(t.dst), process.pid, () => true), null);
-    store.close();
+    // This test process holds the replica's lock, as a sync would.
+    makeMarkerDir(realpathSync(t.dst));
+    const held = await tryLock(realpathSync(t.dst), { pid: process.pid, host: "", since: Date.now() });
+    assert.ok("lock" in held);
+    try {
+      const r = spawnSync(deno, [...DENO_FLAGS, "synchro.mjs", "sync", "src", "dst", "--state", t.state], { cwd: t.root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+      assert.is(r.status, 3, r.stderr);
+      assert.match(r.stderr, `already running (pid ${process.pid})`);
+      assert.not.ok(existsSync(join(t.dst, "a.txt")), "the replica was not touched");
+    } finally {
+      held.lock.release();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+/** Whether process `pid` holds a POSIX write lock on `file` (SQLite's RESERVED lock is one), as /proc/locks lists them. */
+function holdsWriteLock(pid: number, file: string): boolean {
+  if (!existsSync(file)) return false;
+  const ino = String(statSync(file).ino);
+  return readFileSync("/proc/locks", "utf8")
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/))
+    .some((f) => f[1] === "POSIX" && f[3] === "WRITE" && f[4] === String(pid) && f[5]?.split(":")[2] === ino);
+}
+
+test("on Deno with only read/write/env permissions, a run killed with SIGKILL leaves no lock: the next run starts at once", async () => {
+  const t = sandbox("synchro-bundle-");
+  try {
+    copyFileSync(dist("synchro.mjs"), join(t.root, "synchro.mjs"));
+    mkdirSync(t.src);
+    for (let i = 0; i < 4; i++) writeFileSync(join(t.src, `big${i}.bin`), Buffer.alloc(32 << 20, i));
+    const first = spawn(deno, [...DENO_FLAGS, "synchro.mjs", "sync", "src", "dst", "--state", t.state], { cwd: t.root, stdio: "ignore" });
+    const lock = join(t.dst, ".synchro", "lock");
+    await waitFor(() => holdsWriteLock(first.pid!, lock) || first.exitCode !== null, "the first run to hold the replica's lock", 20_000, 2);
+    assert.is(first.exitCode, null, "the first run was still going");
+    first.kill("SIGKILL");
+    await exited(first);
     const r = spawnSync(deno, [...DENO_FLAGS, "synchro.mjs", "sync", "src", "dst", "--state", t.state], { cwd: t.root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-    assert.is(r.status, 3, r.stderr);
-    assert.match(r.stderr, `already running (pid ${process.pid})`);
-    assert.not.ok(existsSync(join(t.dst, "a.txt")), "the replica was not touched");
+    assert.is(r.status, 0, r.stderr);
+    assert.is(rsyncDiff(t.src, t.dst), "");
   } finally {
     t.cleanup();
   }

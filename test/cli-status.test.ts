@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { sandbox, writeTree, rsyncDiff, describeTree, chmodSync, utimesSync, rmSync, writeFileSync, mkdirSync, symlinkSync } from "./fixtures/tree.ts";
 import { runCli, isDeno } from "./fixtures/cli.ts";
 import { openStore } from "../src/store/store.ts";
+import { tryLock } from "../src/replica/lock.ts";
 import { inodeAndCtime } from "../src/walk.ts";
 import { status } from "../src/index.ts";
 
@@ -95,12 +96,17 @@ test("every kind of drift is found, and status changes nothing: no write, no run
     symlinkSync("elsewhere", join(t.dst, "link"));
     const before = describeTree(t.dst);
     // Another sync holds the replica's run lock: status neither waits for it nor takes it.
-    const store = await openStore(t.state, { now: Date.now });
     const replica = realpathSync(t.dst);
-    assert.is(store.lock(replica, process.pid, () => true), null);
-    const s = statusJson(t);
-    assert.is(store.lock(replica, process.pid + 1, () => true), process.pid, "the lock is still ours");
-    store.close();
+    const held = await tryLock(replica, { pid: process.pid, host: "", since: Date.now() });
+    assert.ok("lock" in held);
+    let s;
+    try {
+      s = statusJson(t);
+      const again = await tryLock(replica, { pid: process.pid + 1, host: "", since: Date.now() });
+      assert.ok("holder" in again && again.holder?.pid === process.pid, "the lock is still ours");
+    } finally {
+      held.lock.release();
+    }
     assert.is(s.code, 1, s.stderr);
     assert.equal(s.pending, []);
     assert.equal(

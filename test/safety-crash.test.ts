@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { sandbox, rsyncDiff, rmSync, writeFileSync, mkdirSync } from "./fixtures/tree.ts";
+import { sandbox, rsyncDiff, rmSync, writeFileSync, mkdirSync, replicaNames } from "./fixtures/tree.ts";
 import { runCli, startCli, exited } from "./fixtures/cli.ts";
 import { openDatabase } from "../src/store/db.ts";
 import { random } from "../scripts/tree.ts";
@@ -42,7 +42,7 @@ function versioned(src: string) {
 
 function filesUnder(root: string, rel = ""): string[] {
   const out: string[] = [];
-  for (const name of readdirSync(join(root, rel))) {
+  for (const name of rel ? readdirSync(join(root, rel)) : replicaNames(root)) {
     const r = rel ? `${rel}/${name}` : name;
     const st = lstatSync(join(root, r));
     if (st.isDirectory()) out.push(...filesUnder(root, r));

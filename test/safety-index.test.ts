@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, lstatSync, readdirSync, readFileSync, truncateSync, openSync, writeSync, closeSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { sandbox, writeTree, rsyncDiff, rmSync, writeFileSync, mkdirSync } from "./fixtures/tree.ts";
+import { sandbox, writeTree, rsyncDiff, rmSync, writeFileSync, mkdirSync, MARKER } from "./fixtures/tree.ts";
 import { runCli, exited, waitFor, isDeno, repoRoot } from "./fixtures/cli.ts";
 
 type Box = ReturnType<typeof sandbox>;
@@ -13,7 +13,7 @@ const lines = (text: string) => text.trim().split("\n").filter((l) => l.trim() !
 /** Each replica file's inode and mtime: a recopy (temp file + rename) would change the inode. */
 function identity(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const rel of readdirSync(dir, { recursive: true }).map(String).sort()) {
+  for (const rel of readdirSync(dir, { recursive: true }).map(String).filter((p) => p.split("/")[0] !== MARKER).sort()) {
     const st = lstatSync(join(dir, rel));
     if (st.isFile()) out[rel] = `${st.ino} ${st.mtimeMs}`;
   }

@@ -1,11 +1,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { sandbox, writeTree, rsyncDiff, writeFileSync, mkdirSync } from "./fixtures/tree.ts";
+import { sandbox, writeTree, rsyncDiff, writeFileSync, mkdirSync, MARKER } from "./fixtures/tree.ts";
 import { runCli, startCli, exited, waitFor } from "./fixtures/cli.ts";
 import { openDatabase } from "../src/store/db.ts";
+import { sync } from "../src/index.ts";
 
 type Box = ReturnType<typeof sandbox>;
 const syncArgs = (t: Box, ...extra: string[]) => ["sync", t.src, t.dst, "--state", t.state, ...extra];
@@ -16,24 +17,21 @@ async function query(state: string, sql: string): Promise<Record<string, unknown
   try {
     db.exec("PRAGMA busy_timeout = 5000");
     return db.prepare(sql).all();
-  } catch (err) {
-    // The sync under test has not created its schema yet, or is switching the new file to WAL.
-    if (/no such table|database is locked|unable to open/.test(String(err))) return [];
-    throw err;
   } finally {
     db.close();
   }
 }
 
-/** Resolves once `child` holds the lock of `replica`. */
-async function lockHeld(state: string, child: ChildProcess & { err: () => string }): Promise<void> {
-  let held = false;
-  const end = Date.now() + 20_000;
-  while (!held && child.exitCode === null && Date.now() < end) {
-    held = (await query(state, "SELECT pid FROM locks")).some((r) => Number(r.pid) === child.pid);
-    if (!held) await new Promise((r) => setTimeout(r, 2));
+/** Runs `sql` on a SQLite file if it exists and holds `table`; a stand-in for what a later process finds there. */
+async function rewrite(file: string, table: string, sql: string, ...params: number[]): Promise<void> {
+  if (!existsSync(file)) return;
+  const db = await openDatabase(file);
+  try {
+    db.exec("PRAGMA busy_timeout = 5000");
+    if (db.prepare("SELECT name FROM sqlite_master WHERE name = ?").get(table)) db.prepare(sql).run(...params);
+  } finally {
+    db.close();
   }
-  assert.ok(held, `the sync took the lock (exit ${child.exitCode}: ${child.err()})`);
 }
 
 /** Through kill(1): Deno's ChildProcess.kill() does not send SIGSTOP or SIGCONT. */
@@ -41,13 +39,35 @@ function signal(child: ChildProcess, sig: "STOP" | "CONT"): void {
   assert.is(spawnSync("kill", [`-${sig}`, String(child.pid)]).status, 0, `kill -${sig}`);
 }
 
-/** Starts a sync and returns once it holds the replica's lock; SIGSTOP then freezes it there. */
-async function runningSync(t: Box) {
-  const child = startCli(syncArgs(t));
-  await lockHeld(t.state, child);
+/**
+ * Starts a sync and returns once it is writing the replica (its first operation line), which it
+ * does only while it holds the replica's lock, whatever the lock is made of; SIGSTOP then freezes it there.
+ */
+async function runningSync(t: Box, state = t.state) {
+  const child = await writingSync(t.src, t.dst, state);
   signal(child, "STOP");
   return child;
 }
+
+/** Starts a sync and returns once it writes the replica. */
+async function writingSync(src: string, dst: string, state: string) {
+  const child = startCli(["sync", src, dst, "--state", state, "--verbose"]);
+  await waitFor(() => /create/.test(child.err()) || child.exitCode !== null, "the sync to start writing");
+  assert.is(child.exitCode, null, child.err());
+  return child;
+}
+
+/** Ends a child a failed test left running, so that the sandbox can be removed. */
+async function reap(...children: (ChildProcess | undefined)[]): Promise<void> {
+  for (const child of children) {
+    if (!child || child.exitCode !== null || child.signalCode !== null) continue;
+    child.kill("SIGKILL");
+    await exited(child);
+  }
+}
+
+/** A second index for the same pair: another user's, or the same user's with another --state. */
+const otherState = (t: Box) => join(t.root, "other-state", "index.db");
 
 function bigTree(t: Box): void {
   mkdirSync(t.src, { recursive: true });
@@ -59,11 +79,36 @@ function bigTree(t: Box): void {
 
 test("a second sync on a replica that is being synced exits 3 with `already running (pid N)`", async () => {
   const t = sandbox();
+  let first: Awaited<ReturnType<typeof runningSync>> | undefined;
   try {
     bigTree(t);
-    const first = await runningSync(t);
+    first = await runningSync(t);
     try {
       const second = runCli(syncArgs(t));
+      assert.is(second.code, 3, second.stderr);
+      assert.is(second.stderr.trim().split("\n").length, 1, second.stderr);
+      assert.match(second.stderr, new RegExp(`already running \\(pid ${first.pid}\\) on ${t.dst}`));
+      // The lock is held with nothing written under it: no journal file sits beside it meanwhile.
+      assert.equal(readdirSync(join(t.dst, MARKER)).sort(), ["id", "lock"]);
+    } finally {
+      signal(first, "CONT");
+    }
+    assert.is(await exited(first), 0, first.err());
+    assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    await reap(first);
+    t.cleanup();
+  }
+});
+
+test("a second sync of a replica that is being synced exits 3 also when it uses another index (--state)", async () => {
+  const t = sandbox();
+  let first: Awaited<ReturnType<typeof runningSync>> | undefined;
+  try {
+    bigTree(t);
+    first = await runningSync(t);
+    try {
+      const second = runCli(["sync", t.src, t.dst, "--state", otherState(t)]);
       assert.is(second.code, 3, second.stderr);
       assert.is(second.stderr.trim().split("\n").length, 1, second.stderr);
       assert.match(second.stderr, new RegExp(`already running \\(pid ${first.pid}\\)`));
@@ -73,46 +118,77 @@ test("a second sync on a replica that is being synced exits 3 with `already runn
     assert.is(await exited(first), 0, first.err());
     assert.is(rsyncDiff(t.src, t.dst), "");
   } finally {
+    await reap(first);
     t.cleanup();
   }
 });
 
-test("--wait waits for the running sync to finish, then runs", async () => {
+test("--wait waits for the running sync to finish, then runs, also from another index", async () => {
   const t = sandbox();
+  let first: Awaited<ReturnType<typeof runningSync>> | undefined;
+  let second: ReturnType<typeof startCli> | undefined;
   try {
     bigTree(t);
-    const first = await runningSync(t);
-    const second = startCli(syncArgs(t, "--wait"));
+    first = await runningSync(t);
+    const waiting = startCli(["sync", t.src, t.dst, "--state", otherState(t), "--wait"]);
+    second = waiting;
     try {
       // It is waiting, not refusing: it logs that it waits and does not exit while the first holds the lock.
-      await waitFor(() => /waiting/.test(second.err()) || second.exitCode !== null, "the second sync to wait");
-      assert.is(second.exitCode, null, second.err());
+      await waitFor(() => /waiting/.test(waiting.err()) || waiting.exitCode !== null, "the second sync to wait");
+      assert.is(waiting.exitCode, null, waiting.err());
+      assert.match(waiting.err(), new RegExp(`pid ${first.pid}`));
     } finally {
       signal(first, "CONT");
     }
     assert.is(await exited(first), 0, first.err());
-    assert.is(await exited(second), 0, second.err());
-    const runs = await query(t.state, "SELECT started_at, ended_at FROM runs ORDER BY id");
-    assert.is(runs.length, 2);
-    assert.ok(Number(runs[1]!.started_at) >= Number(runs[0]!.ended_at), "the waiting run started after the first ended");
+    assert.is(await exited(waiting), 0, waiting.err());
+    const [firstRun] = await query(t.state, "SELECT started_at, ended_at FROM runs ORDER BY id");
+    const [secondRun] = await query(otherState(t), "SELECT started_at, ended_at FROM runs ORDER BY id");
+    assert.ok(Number(secondRun!.started_at) >= Number(firstRun!.ended_at), "the waiting run started after the first ended");
     assert.is(rsyncDiff(t.src, t.dst), "");
   } finally {
+    await reap(first, second);
     t.cleanup();
   }
 });
 
-test("a stale lock left by a killed sync is taken over", async () => {
+test("a sync killed with SIGKILL holds no lock: the next run starts at once, even when the dead run's PID now names a live process", async () => {
   const t = sandbox();
+  const squatter = spawn("sleep", ["60"], { stdio: "ignore" });
+  let first: Awaited<ReturnType<typeof runningSync>> | undefined;
   try {
     bigTree(t);
-    const first = await runningSync(t);
+    first = await runningSync(t);
     first.kill("SIGKILL");
     await exited(first);
-    assert.is((await query(t.state, "SELECT pid FROM locks")).length, 1, "the dead run's lock is still there");
+    // The system gives the dead run's PID to another process: whatever record names the holder now names a live one.
+    await rewrite(t.state, "locks", "UPDATE locks SET pid = ?", squatter.pid!);
+    await rewrite(join(t.dst, MARKER, "lock"), "holder", "UPDATE holder SET pid = ?", squatter.pid!);
     const r = runCli(syncArgs(t));
     assert.is(r.code, 0, r.stderr);
     assert.is(rsyncDiff(t.src, t.dst), "");
-    assert.equal(await query(t.state, "SELECT pid FROM locks"), []);
+  } finally {
+    squatter.kill("SIGKILL");
+    await reap(first);
+    t.cleanup();
+  }
+});
+
+test("two syncs of one replica in one process: the second is refused with LOCKED while the first runs", async () => {
+  const t = sandbox();
+  try {
+    bigTree(t);
+    const runs = await Promise.allSettled([
+      sync({ source: t.src, replica: t.dst, state: t.state }),
+      sync({ source: t.src, replica: t.dst, state: otherState(t) }),
+    ]);
+    const done = runs.filter((r) => r.status === "fulfilled");
+    const refused = runs.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+    assert.is(done.length, 1, String(refused));
+    assert.is(refused.length, 1);
+    assert.is(refused[0].code, "LOCKED", String(refused[0]));
+    assert.ok(refused[0].message.includes(`already running (pid ${process.pid})`), refused[0].message);
+    assert.is(rsyncDiff(t.src, t.dst), "");
   } finally {
     t.cleanup();
   }
@@ -132,8 +208,7 @@ test("two different pairs sync at the same time on one index file", async () => 
     writeTree(b.src, spec);
     const state = a.state;
     // B starts once A is inside its run, so the two runs share the index file for real.
-    const first = startCli(["sync", a.src, a.dst, "--state", state]);
-    await lockHeld(state, first);
+    const first = await writingSync(a.src, a.dst, state);
     const bStarted = Date.now();
     const runs = [first, startCli(["sync", b.src, b.dst, "--state", state])];
     const codes = await Promise.all(runs.map(exited));

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { sync } from "../src/index.ts";
 import { startWalkAhead, warmWalkAhead } from "../src/walk-ahead.ts";
 import { digestSalt, listingDigest } from "../src/digest.ts";
+import { MARKER_EXCLUDE } from "../src/config.ts";
 import { openStore } from "../src/store/store.ts";
 import { dirIdOf, listDir } from "../src/walk.ts";
 import { spawnSync } from "node:child_process";
@@ -236,7 +237,8 @@ test("for a directory that still has its prints the worker sends only what chang
       const pair = store.pair(t.src, t.dst, false)!;
       const [digests, prints] = [store.entries.digests(pair.id), store.entries.prints(pair.id)];
       store.close();
-      const ahead = startWalkAhead({ source: t.src, salt: digestSalt([]), digests, excludes: [], isExcluded: () => false, indexed: 1e9, prints: () => prints });
+      // The salt and excludes of the runs that stored these digests and prints.
+      const ahead = startWalkAhead({ source: t.src, salt: digestSalt([MARKER_EXCLUDE]), digests, excludes: [MARKER_EXCLUDE], isExcluded: () => false, indexed: 1e9, prints: () => prints });
       assert.ok(ahead);
       try {
         await ahead.finished;

@@ -103,6 +103,11 @@ const MIGRATIONS: (string | ((db: Database) => void))[] = [
   addColumn("pairs", "settings", "TEXT"),
   // Why a run was refused (or failed): refusals are runs too, so history shows the 3am run that did nothing.
   addColumn("runs", "reason", "TEXT"),
+  // The id in the replica's marker (src/replica/marker.ts) the pair was last synced to: a replica
+  // without it is an unmounted disk, one with another id a different disk.
+  addColumn("pairs", "marker", "TEXT"),
+  // The run lock moved into that marker (src/replica/lock.ts), where every index sees it and the kernel frees it.
+  `DROP TABLE IF EXISTS locks;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -4,7 +4,7 @@ import { statTimesExact } from "../runtime.ts";
 import { hashFileWith } from "../hash.ts";
 import { dirname } from "node:path";
 import { SynchroError, errnoOf } from "../errors.ts";
-import { openDatabase, inTransaction, type Database } from "./db.ts";
+import { openDatabase, type Database } from "./db.ts";
 import { migrate } from "./schema.ts";
 import { entryQueries, type EntryQueries } from "./entries.ts";
 import { runQueries, type RunQueries } from "./runs.ts";
@@ -15,6 +15,8 @@ export interface Pair {
   id: number;
   source: string;
   replica: string;
+  /** The id of the replica marker this pair's index describes (src/replica/marker.ts); null before the first run that wrote it. */
+  marker: string | null;
 }
 
 export interface Store {
@@ -29,9 +31,7 @@ export interface Store {
   /** The settings a pair's last run stored (src/settings.ts), or null before its first. */
   settings(pair: number): PairSettings | null;
   saveSettings(pair: number, settings: PairSettings): void;
-  /** Takes the replica's run lock; returns the holder's pid when a live process has it. */
-  lock(replica: string, pid: number, isAlive: (pid: number) => boolean): number | null;
-  unlock(replica: string, pid: number): void;
+  setMarker(pair: number, marker: string): void;
   /** Writes go into one open transaction, committed by commit() or once it has grown. */
   write<T>(fn: () => T): T;
   commit(): void;
@@ -175,15 +175,13 @@ export async function openStore(file: string, opts: OpenOptions): Promise<Store>
 const COMMIT_EVERY_MS = 250;
 
 function makeStore(db: Database, file: string, rebuiltFrom: string | null, now: () => number, stampOnClose: boolean): Store {
-  const findPair = db.prepare("SELECT id, source, replica FROM pairs WHERE source = ? AND replica = ?");
+  const findPair = db.prepare("SELECT id, source, replica, marker FROM pairs WHERE source = ? AND replica = ?");
   const addPair = db.prepare("INSERT INTO pairs (source, replica, created_at) VALUES (?, ?, ?)");
-  const allPairs = db.prepare("SELECT id, source, replica FROM pairs ORDER BY id");
+  const allPairs = db.prepare("SELECT id, source, replica, marker FROM pairs ORDER BY id");
   const getSettings = db.prepare("SELECT settings FROM pairs WHERE id = ?");
   const putSettings = db.prepare("UPDATE pairs SET settings = ? WHERE id = ?");
-  const getLock = db.prepare("SELECT pid FROM locks WHERE replica = ?");
-  const putLock = db.prepare("INSERT OR REPLACE INTO locks (replica, pid, since) VALUES (?, ?, ?)");
-  const dropLock = db.prepare("DELETE FROM locks WHERE replica = ? AND pid = ?");
-  const toPair = (r: Record<string, unknown>): Pair => ({ id: Number(r.id), source: r.source as string, replica: r.replica as string });
+  const putMarker = db.prepare("UPDATE pairs SET marker = ? WHERE id = ?");
+  const toPair = (r: Record<string, unknown>): Pair => ({ id: Number(r.id), source: r.source as string, replica: r.replica as string, marker: (r.marker as string | null) ?? null });
   let open = false;
   let openedAt = 0;
 
@@ -198,26 +196,12 @@ function makeStore(db: Database, file: string, rebuiltFrom: string | null, now: 
       if (found) return toPair(found);
       if (!create) return null;
       const id = Number(addPair.run(source, replica, now()).lastInsertRowid);
-      return { id, source, replica };
+      return { id, source, replica, marker: null };
     },
     pairs: () => allPairs.all().map(toPair),
     settings: (pair) => parseSettings((getSettings.get(pair)?.settings as string | null | undefined) ?? null),
     saveSettings: (pair, settings) => void store.write(() => putSettings.run(JSON.stringify(settings), pair)),
-    lock(replica, pid, isAlive) {
-      // A plain read first: WAL readers never wait, so a second runner hears "already running"
-      // at once, even while the holder is inside a write transaction.
-      const seen = getLock.get(replica);
-      const seenPid = seen ? Number(seen.pid) : null;
-      if (seenPid !== null && seenPid !== pid && isAlive(seenPid)) return seenPid;
-      return inTransaction(db, () => {
-        const holder = getLock.get(replica);
-        const holderPid = holder ? Number(holder.pid) : null;
-        if (holderPid !== null && holderPid !== pid && isAlive(holderPid)) return holderPid;
-        putLock.run(replica, pid, now());
-        return null;
-      });
-    },
-    unlock: (replica, pid) => void dropLock.run(replica, pid),
+    setMarker: (pair, marker) => void store.write(() => putMarker.run(marker, pair)),
     write(fn) {
       if (!open) {
         db.exec("BEGIN IMMEDIATE");
