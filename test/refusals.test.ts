@@ -3,7 +3,8 @@ import * as assert from "uvu/assert";
 import { readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { sandbox, writeTree, rmSync, mkdirSync } from "./fixtures/tree.ts";
-import { runCli, syncArgs } from "./fixtures/cli.ts";
+import { spawn } from "node:child_process";
+import { exited, isDeno, repoRoot, runCli, syncArgs, waitFor } from "./fixtures/cli.ts";
 
 type Box = ReturnType<typeof sandbox>;
 
@@ -79,6 +80,30 @@ test("the delete limit is a refused run with its reason, decided before or after
       refusedWith(u, /refusing to delete 3 (of \d+ replica )?entries/);
     } finally {
       u.cleanup();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a replica held by another run is a refused run in the history and the log", async () => {
+  const t = sandbox();
+  try {
+    synced(t);
+    // Another process holds the replica's lock as a run does: SQLite's write lock on .synchro/lock.
+    const file = JSON.stringify(join(t.dst, ".synchro", "lock"));
+    const script = isDeno
+      ? `import { DatabaseSync } from "node:sqlite"; const db = new DatabaseSync(${file}); db.exec("BEGIN IMMEDIATE"); console.log("held"); setInterval(() => {}, 1000);`
+      : `const D = require("better-sqlite3"); const db = new D(${file}); db.exec("BEGIN IMMEDIATE"); console.log("held"); setInterval(() => {}, 1000);`;
+    const holder = spawn(process.execPath, isDeno ? ["eval", script] : ["-e", script], { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    holder.stdout!.on("data", (d) => (out += d));
+    try {
+      await waitFor(() => out.includes("held"), "the lock holder");
+      refusedWith(t, /already running/);
+    } finally {
+      holder.kill("SIGKILL");
+      await exited(holder);
     }
   } finally {
     t.cleanup();
