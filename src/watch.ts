@@ -156,7 +156,9 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
     running = batch(dirs, reason)
       .catch((err) => {
         if (!(err instanceof SynchroError && err.code === "ABORTED")) fail(err);
-        void close();
+        // close() returns `done`, which the caller hears rejected; unheard here, the same
+        // rejection would also end the process as unhandled, with a stack trace.
+        close().catch(() => {});
       })
       .finally(() => {
         running = null;
