@@ -45,11 +45,12 @@ const REFUSAL = /Requires (\w+) access to "?(.*?)"?, run again with the --allow-
 
 /**
  * A permission Deno refused (its NotCapable error, or the same words carried over from a worker
- * as a message), as the one failure to report, or null for anything else. Refused once, it is
- * refused for every file: a run stops there rather than record an error per file.
+ * or inside another SynchroError's message), as the one failure to report, or null for anything
+ * else. Refused once, it is refused for every file: a run stops there rather than record an
+ * error per file.
  */
 export function permissionRefused(err: unknown): SynchroError | null {
-  if (typeof Deno === "undefined" || err instanceof SynchroError) return null;
+  if (typeof Deno === "undefined" || (err instanceof SynchroError && err.code === "DENO_PERMISSION")) return null;
   const message = String((err as Error | null)?.message ?? "");
   const m = REFUSAL.exec(message);
   if (!m && (err as Error | null)?.name !== "NotCapable") return null;

@@ -10,10 +10,11 @@ import { permissionRefused } from "../runtime.ts";
  * `argv` is what was typed, to name an unknown option as the user wrote it.
  */
 export function reportFailure(err: unknown, argv: string[] = []): number {
-  if (err instanceof SynchroError) return fail(err.message, err.exitCode);
-  // On Deno, before the engine could say so: reading the environment, at start-up or in the options.
+  // On Deno, wherever the engine could not say so itself: the environment read at start-up, an
+  // open that another error wraps.
   const refused = permissionRefused(err);
   if (refused) return fail(refused.message, refused.exitCode);
+  if (err instanceof SynchroError) return fail(err.message, err.exitCode);
   const e = err as { name?: string; message?: string; stack?: string };
   if (e?.name === "CACError") return fail(`${usageMessage(e.message ?? "", argv)}; see synchro --help`, 2);
   const code = fail(`unexpected error: ${e?.message ?? String(err)}`, 1);
