@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync
 import { homedir } from "node:os";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import picomatch from "picomatch";
-import { mayCheckAccess } from "./runtime.ts";
+import { mayCheckAccess, permissionRefused } from "./runtime.ts";
 import { SynchroError, errnoOf, type ErrorCode } from "./errors.ts";
 import { dirIdOf, sameDir, type Kind } from "./walk.ts";
 import { givenSettings, type PairSettings } from "./settings.ts";
@@ -91,7 +91,7 @@ export function checkWritableFile(file: string, code: ErrorCode, label: string):
     } catch (err) {
       // ENOTDIR: a parent is a file; walking up finds it and names it.
       if ((errnoOf(err) === "ENOENT" || errnoOf(err) === "ENOTDIR") && p !== dirname(p)) continue;
-      throw new SynchroError(code, `cannot write ${label} ${file}: ${(err as Error).message}`);
+      throw permissionRefused(err) ?? new SynchroError(code, `cannot write ${label} ${file}: ${(err as Error).message}`);
     }
     if (p === file && isDir) throw new SynchroError(code, `cannot write ${label} ${file}: it is a directory`);
     if (p !== file && !isDir) throw new SynchroError(code, `cannot write ${label} ${file}: ${p} is not a directory`);

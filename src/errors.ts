@@ -16,6 +16,7 @@ export type ErrorCode =
   | "INDEX_LOCKED"
   | "INDEX_CORRUPT"
   | "UNKNOWN_PAIR"
+  | "DENO_PERMISSION"
   | "LOCKED"
   | "SOURCE_VANISHED"
   | "SOURCE_EMPTY"
@@ -40,6 +41,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   INDEX_CORRUPT: 2,
   UNKNOWN_PAIR: 2,
   MARKER_UNUSABLE: 2,
+  DENO_PERMISSION: 2,
   LOCKED: 3,
   SOURCE_VANISHED: 3,
   SOURCE_EMPTY: 3,

@@ -4,6 +4,7 @@ import { setTimeout as later } from "node:timers";
 import { createConsola, type ConsolaReporter, type LogObject } from "consola/core";
 import { consoleReporter, messageOf } from "./log-console.ts";
 import { SynchroError, errnoOf } from "./errors.ts";
+import { permissionRefused } from "./runtime.ts";
 import type { Logger } from "./events.ts";
 
 export type Verbosity = "quiet" | "normal" | "verbose";
@@ -171,7 +172,7 @@ function openLog(file: string): number {
 }
 
 const unwritable = (file: string, err: unknown): SynchroError =>
-  err instanceof SynchroError ? err : new SynchroError("LOG_UNWRITABLE", `cannot write the log file ${file}: ${errnoOf(err) ?? (err as Error).message}`);
+  err instanceof SynchroError ? err : permissionRefused(err) ?? new SynchroError("LOG_UNWRITABLE", `cannot write the log file ${file}: ${errnoOf(err) ?? (err as Error).message}`);
 
 export interface Log {
   logger: Logger;

@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { printable } from "./printable.ts";
 import { SynchroError } from "./errors.ts";
-import { hostName } from "./runtime.ts";
+import { hostName, permissionRefused } from "./runtime.ts";
 import { MARKER_DIR, type Config } from "./config.ts";
 import { statEntry } from "./walk.ts";
 import { emptyCounts, newRunState, walkAndApply, type RunDeps, type SyncSummary } from "./run.ts";
@@ -147,7 +147,8 @@ export async function syncOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope = 
     if (isCorrupt(err)) deps.store.distrust();
     if (isBusy(err)) throw new SynchroError("INDEX_LOCKED", `the index ${deps.store.file} is locked by another process; nothing more was synced`);
     if (err instanceof SynchroError && err.exitCode === 3 && !cfg.dryRun) recordRefusal(cfg, deps, err);
-    throw err;
+    // A permission Deno refused, whatever wrapped it (the marker, the lock): the one thing to tell.
+    throw permissionRefused(err) ?? err;
   }
 }
 

@@ -13,7 +13,7 @@ import { applyDeletes, type PendingDelete } from "./deletes.ts";
 import type { Stager } from "./stager.ts";
 import { drain, newPlacings, type Placings } from "./placing.ts";
 import type { LockSlot } from "./replica/lock.ts";
-import { pathOnlyOpenFlag } from "./runtime.ts";
+import { pathOnlyOpenFlag, permissionRefused } from "./runtime.ts";
 import { digestSalt } from "./digest.ts";
 import { startWalkAhead, type WalkAhead, type WarmWorker } from "./walk-ahead.ts";
 import { noteRow, storeSettled, untrack, type Tracked } from "./redigest.ts";
@@ -264,6 +264,8 @@ export async function maybeYield(s: RunState, path: string): Promise<void> {
 }
 
 export function failed(s: RunState, path: string, err: unknown): void {
+  const refused = permissionRefused(err);
+  if (refused) throw refused;
   // A corrupt page met mid-run: the index must not be stamped clean, so the next open checks it.
   if (isCorrupt(err)) s.deps.store.distrust();
   const message = describe(s, err);

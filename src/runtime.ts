@@ -1,5 +1,6 @@
 import { statfsSync } from "node:fs";
 import { hostname } from "node:os";
+import { SynchroError } from "./errors.ts";
 
 /**
  * What differs on Deno besides SQLite (store/db.ts): permissions. A call that needs one that was
@@ -27,6 +28,37 @@ export const mayUseProcFd = (): boolean =>
 
 /** This machine's name, which a replica's lock holder leaves for the runs it turns away; Deno asks --allow-sys=hostname, else "". */
 export const hostName = (): string => (granted({ name: "sys", kind: "hostname" }) ? hostname() : "");
+
+/** What each Deno permission lets a program do, for the line that names a missing one. */
+const USES: Record<string, string> = {
+  read: "read",
+  write: "write",
+  env: "use the environment variable",
+  sys: "ask the system for",
+  run: "run",
+  net: "reach",
+  ffi: "load",
+};
+
+/** Deno's own words for a permission it refused: `Requires write access to "/x", run again with the --allow-write flag`. */
+const REFUSAL = /Requires (\w+) access to "?(.*?)"?, run again with the --allow-\w+ flag/;
+
+/**
+ * A permission Deno refused (its NotCapable error, or the same words carried over from a worker
+ * or inside another SynchroError's message), as the one failure to report, or null for anything
+ * else. Refused once, it is refused for every file: a run stops there rather than record an
+ * error per file.
+ */
+export function permissionRefused(err: unknown): SynchroError | null {
+  if (typeof Deno === "undefined" || (err instanceof SynchroError && err.code === "DENO_PERMISSION")) return null;
+  const message = String((err as Error | null)?.message ?? "");
+  const m = REFUSAL.exec(message);
+  if (!m && (err as Error | null)?.name !== "NotCapable") return null;
+  // Worded otherwise by some other Deno: its own words then.
+  const needs = m ? `--allow-${m[1]} to ${USES[m[1]!] ?? "use"} ${m[2]}` : `a permission (${message})`;
+  const data = m ? { permission: m[1], target: m[2] } : {};
+  return new SynchroError("DENO_PERMISSION", `Deno needs ${needs}; run with --allow-read --allow-write --allow-env, or -A`, data);
+}
 
 /**
  * Node's bigint lstat gives times to the nanosecond; Deno's node:fs gives mtime to the

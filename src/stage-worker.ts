@@ -3,6 +3,7 @@ import { parentPort } from "node:worker_threads";
 import { loadHasher } from "./hash.ts";
 import { SourceChanged, stageSmall } from "./apply.ts";
 import type { StageReply, StageRequest } from "./stage-protocol.ts";
+import { failureOf } from "./worker-start.ts";
 
 function stage(r: StageRequest): StageReply {
   try {
@@ -22,6 +23,11 @@ function stage(r: StageRequest): StageReply {
   }
 }
 
-await loadHasher();
-parentPort!.on("message", (batch: StageRequest[]) => parentPort!.postMessage(batch.map(stage)));
-parentPort!.postMessage("ready");
+// A start that fails is reported, not thrown (see WorkerFailure): the main thread copies instead.
+try {
+  await loadHasher();
+  parentPort!.on("message", (batch: StageRequest[]) => parentPort!.postMessage(batch.map(stage)));
+  parentPort!.postMessage("ready");
+} catch (err) {
+  parentPort!.postMessage(failureOf(err));
+}

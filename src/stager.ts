@@ -1,7 +1,8 @@
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { SourceChanged, type Staged } from "./apply.ts";
 import type { Entry } from "./walk.ts";
 import type { StageReply, StageRequest } from "./stage-protocol.ts";
+import { isWorkerFailure, startWorker, type WorkerFailure } from "./worker-start.ts";
 
 /**
  * A first copy of many small files is nearly all syscalls, and rsync spreads its own over three
@@ -24,8 +25,6 @@ export const stageMin = (): number => Number(process.env.SYNCHRO_STAGE_MIN ?? 10
 
 /** Requests per message: one postMessage per file cost more than a small file's write. */
 const BATCH = 16;
-
-const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "../dist/stage-worker.mjs" : "./stage-worker.mjs", import.meta.url);
 
 /** The worker is gone: what it had not staged is copied on the main thread instead. */
 export class StagerGone extends Error {}
@@ -54,7 +53,7 @@ function toError(e: Extract<StageReply, { error: unknown }>["error"]): Error {
 export function startStager(): Stager | null {
   let worker: Worker;
   try {
-    worker = new Worker(WORKER_URL);
+    worker = startWorker("stage-worker");
   } catch {
     return null;
   }
@@ -76,7 +75,12 @@ export function startStager(): Stager | null {
     waiting.clear();
     queue = [];
   };
-  worker.on("message", (m: "ready" | StageReply[]) => {
+  worker.on("message", (m: "ready" | StageReply[] | WorkerFailure) => {
+    if (isWorkerFailure(m)) {
+      fail(m.failed);
+      void worker.terminate();
+      return;
+    }
     if (m === "ready") {
       up = !gone;
       onStarted();

@@ -6,6 +6,7 @@ import { listDir, type Entry, type Listing } from "./walk.ts";
 import { diffListing } from "./changed-entries.ts";
 import { joinPath } from "./plan.ts";
 import { BATCH, FREE, TAKEN, WAITING, WORKER, weightOf, type AheadBatch, type AheadInput, type AheadResult } from "./walk-ahead-protocol.ts";
+import { failureOf } from "./worker-start.ts";
 
 // The input comes as the first message: the worker may have started before its run (see warmWalkAhead).
 const input = await new Promise<AheadInput>((resolve) => parentPort!.once("message", resolve));
@@ -58,12 +59,17 @@ function visit(dir: string): void {
 }
 
 // From the last root back: the main thread takes them from the first, and the two meet wherever
-// their speeds put the split, with no guess made in advance.
-for (let i = input.roots.length - 1; i >= 0; i--) {
-  throttle();
-  if (Atomics.compareExchange(owners, i, FREE, WORKER) !== FREE) break;
-  root = i;
-  visit(input.roots[i]!);
-  flush(true);
+// their speeds put the split, with no guess made in advance. A failure (a tree too deep for the
+// stack) is reported, not thrown (see WorkerFailure): the main thread lists what is left.
+try {
+  for (let i = input.roots.length - 1; i >= 0; i--) {
+    throttle();
+    if (Atomics.compareExchange(owners, i, FREE, WORKER) !== FREE) break;
+    root = i;
+    visit(input.roots[i]!);
+    flush(true);
+  }
+  parentPort!.postMessage("done");
+} catch (err) {
+  parentPort!.postMessage(failureOf(err));
 }
-parentPort!.postMessage("done");

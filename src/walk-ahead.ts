@@ -1,7 +1,8 @@
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { readdirSync } from "node:fs";
 import { isDirId, type DirId } from "./walk.ts";
 import { FREE, MAIN, TAKEN, WAITING, WORKER, weightOf, type AheadBatch, type AheadInput, type AheadResult } from "./walk-ahead-protocol.ts";
+import { isWorkerFailure, startWorker, type WorkerFailure } from "./worker-start.ts";
 
 /**
  * Node's lstat is single-threaded per thread and the walk is most of a re-sync: 100k lstats
@@ -25,8 +26,6 @@ const minEntries = (): number => Number(process.env.SYNCHRO_WALK_AHEAD_MIN ?? 20
  * 10 MB of listings. Read per run so tests can make the worker wait.
  */
 const aheadLimit = (): number => Number(process.env.SYNCHRO_WALK_AHEAD_LIMIT ?? 50_000);
-/** Built beside the bundle; tests running the sources use the built copy too (npm test builds first). */
-const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "../dist/walk-ahead-worker.mjs" : "./walk-ahead-worker.mjs", import.meta.url);
 
 export interface WalkAhead {
   /** Whether the worker walks `dir`, one of the roots or beneath one. Asked on entering a root, it claims that root for the main thread if the worker has not. */
@@ -60,7 +59,7 @@ export interface WarmWorker {
 export function warmWalkAhead(): WarmWorker | null {
   let worker: Worker | null;
   try {
-    worker = new Worker(WORKER_URL);
+    worker = startWorker("walk-ahead-worker");
   } catch {
     return null;
   }
@@ -166,7 +165,7 @@ export function startWalkAhead(opts: {
   };
   let worker: Worker | undefined;
   try {
-    worker = opts.warm?.take() ?? new Worker(WORKER_URL);
+    worker = opts.warm?.take() ?? startWorker("walk-ahead-worker");
     worker.postMessage(input);
   } catch {
     // An input that cannot be sent leaves a worker waiting for it, which would keep the process alive.
@@ -190,15 +189,19 @@ export function startWalkAhead(opts: {
     finish();
     notify();
   };
-  worker.on("message", (m: AheadBatch | "done") => {
+  // A worker that cannot start or fails only loses the speed-up: the main thread lists instead.
+  let failure: string | null = null;
+  worker.on("message", (m: AheadBatch | "done" | WorkerFailure) => {
     if (m === "done") return stop();
+    if (isWorkerFailure(m)) {
+      failure = m.failed;
+      return stop();
+    }
     const queue = queues[m.root]!;
     for (const r of m.results) queue.push(r);
     if (m.end) ended[m.root] = true;
     notify();
   });
-  // A worker that cannot start or fails only loses the speed-up: the main thread lists instead.
-  let failure: string | null = null;
   let taken = 0;
   worker.on("error", (err) => {
     failure = String((err as Error)?.message ?? err);

@@ -156,7 +156,9 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
     running = batch(dirs, reason)
       .catch((err) => {
         if (!(err instanceof SynchroError && err.code === "ABORTED")) fail(err);
-        void close();
+        // close() returns `done`, which the caller hears rejected; unheard here, the same
+        // rejection would also end the process as unhandled, with a stack trace.
+        close().catch(() => {});
       })
       .finally(() => {
         running = null;
@@ -185,7 +187,8 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
         totals.runs++;
         totals.operations += operationsIn(err.data.summary as SyncSummary);
       }
-      if (!(err instanceof SynchroError) || err.code === "ABORTED") throw err;
+      // Deno grants no permission mid-run: a refused one would refuse every batch.
+      if (!(err instanceof SynchroError) || err.code === "ABORTED" || err.code === "DENO_PERMISSION") throw err;
       if (reason === "initial" && (err.code === "LOCKED" || err.code === "SOURCE_MISSING")) throw err;
       if (err.code === "SOURCE_VANISHED" || err.code === "SOURCE_MISSING") return startWaiting();
       // Refused (empty source, delete limit): the replica is untouched; the next change or rescan tries again.

@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
 import { builtinModules, createRequire } from "node:module";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { sandbox, writeTree, rsyncDiff } from "./fixtures/tree.ts";
@@ -91,23 +91,23 @@ if (!isDeno) {
   });
 }
 
-test("on Deno the CLI bundle runs alone, with no node_modules, with only read/write/env permissions", () => {
+test("on Deno the CLI bundle is one file: copied alone, with no node_modules and only read/write/env permissions, its workers run", () => {
   const t = sandbox("synchro-bundle-");
   try {
     copyFileSync(dist("synchro.mjs"), join(t.root, "synchro.mjs"));
-    copyFileSync(dist("walk-ahead-worker.mjs"), join(t.root, "walk-ahead-worker.mjs"));
-    copyFileSync(dist("stage-worker.mjs"), join(t.root, "stage-worker.mjs"));
     writeTree(t.src, { "a.txt": "hello", d: { "b.txt": "world" }, e: { "e.txt": "e" }, l: { link: "d/b.txt" } });
     // The workers normally wait for 20,000 entries or 1,000 copies; here every run gets them.
     const env = { ...process.env, NO_COLOR: "1", SYNCHRO_WALK_AHEAD_MIN: "0", SYNCHRO_STAGE_MIN: "0" };
     const run = (...args: string[]) => spawnSync(deno, [...DENO_FLAGS, "synchro.mjs", ...args], { cwd: t.root, encoding: "utf8", env });
     const first = run("sync", "src", "dst", "--state", "state/index.db", "--verbose");
     assert.is(first.status, 0, first.stderr);
+    assert.not.match(first.stderr, /Uncaught|Module not found|failed/);
     assert.match(first.stderr, /stage worker staged 3 small copies/);
     assert.is(rsyncDiff(t.src, t.dst), "");
     writeTree(t.src, { "c.txt": "more", e: { "new.txt": "in the worker's half" } });
     const second = run("sync", "src", "dst", "--state", "state/index.db", "--verbose");
     assert.is(second.status, 0, second.stderr);
+    assert.not.match(second.stderr, /Uncaught|Module not found|failed/);
     assert.match(second.stderr, /synced in .*: 2 created, 0 updated/, "the index from the first run was used");
     assert.match(second.stderr, /walk-ahead worker listed [1-9]\d* of the directories/);
     assert.is(rsyncDiff(t.src, t.dst), "");
@@ -197,19 +197,57 @@ test("`deno task synchro` runs the bundle, although the deno npm package's binar
   assert.is(r.stdout, `synchro ${pkg.version}\n`);
 });
 
-test("on Deno the library bundle imports alone, with no node_modules", () => {
+test("on Deno the library bundle imports alone, with no node_modules, and its workers run", () => {
   const t = sandbox("synchro-bundle-");
   try {
     copyFileSync(dist("index.mjs"), join(t.root, "index.mjs"));
     writeFileSync(join(t.root, "use.mjs"), [
       'import { sync, VERSION } from "./index.mjs";',
-      'const s = await sync({ source: "src", replica: "dst", state: "state/index.db" });',
-      "console.log(JSON.stringify({ version: VERSION, created: s.counts.create }));",
+      "const debug = [];",
+      "const logger = { debug: (m) => debug.push(m), info() {}, warn() {}, error() {} };",
+      'const run = () => sync({ source: "src", replica: "dst", state: "state/index.db", logger });',
+      "const first = await run();",
+      'Deno.writeTextFileSync("src/c.txt", "more");',
+      "await run();",
+      "console.log(JSON.stringify({ version: VERSION, created: first.counts.create, debug }));",
     ].join("\n"));
-    writeTree(t.src, { "a.txt": "hello", "b.txt": "again" });
-    const r = spawnSync(deno, [...DENO_FLAGS, "use.mjs"], { cwd: t.root, encoding: "utf8" });
+    writeTree(t.src, { "a.txt": "hello", "b.txt": "again", d: { "c.txt": "c" }, e: { "e.txt": "e" } });
+    const env = { ...process.env, SYNCHRO_WALK_AHEAD_MIN: "0", SYNCHRO_STAGE_MIN: "0" };
+    const r = spawnSync(deno, [...DENO_FLAGS, "use.mjs"], { cwd: t.root, encoding: "utf8", env });
     assert.is(r.status, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout), { version: pkg.version, created: 2 });
+    assert.is(r.stderr, "");
+    const out = JSON.parse(r.stdout);
+    assert.equal([out.version, out.created], [pkg.version, 4]);
+    assert.ok(out.debug.some((m: string) => /stage worker staged 4 small copies/.test(m)), out.debug.join("\n"));
+    assert.ok(out.debug.some((m: string) => /walk-ahead worker listed [1-9]/.test(m)), out.debug.join("\n"));
+    assert.is(rsyncDiff(t.src, t.dst), "");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("on Deno the TypeScript sources, not built, run without their workers and print nothing of them", () => {
+  // What `deno.json` exports, from a checkout where `npm run build` never ran: the workers' files are missing.
+  const t = sandbox("synchro-bundle-");
+  try {
+    mkdirSync(join(t.root, "pkg"));
+    cpSync(join(repoRoot, "src"), join(t.root, "pkg", "src"), { recursive: true });
+    copyFileSync(join(repoRoot, "package.json"), join(t.root, "pkg", "package.json"));
+    symlinkSync(join(repoRoot, "node_modules"), join(t.root, "pkg", "node_modules"));
+    writeFileSync(join(t.root, "use.mjs"), [
+      'import { sync } from "./pkg/src/index.ts";',
+      'const run = () => sync({ source: "src", replica: "dst", state: "state/index.db" });',
+      "const first = await run();",
+      'Deno.writeTextFileSync("src/c.txt", "more");',
+      "const second = await run();",
+      "console.log(JSON.stringify([first.counts.create, second.counts.create]));",
+    ].join("\n"));
+    writeTree(t.src, { "a.txt": "hello", d: { "b.txt": "b" }, e: { "e.txt": "e" } });
+    const env = { ...process.env, NO_COLOR: "1", SYNCHRO_WALK_AHEAD_MIN: "0", SYNCHRO_STAGE_MIN: "0" };
+    const r = spawnSync(deno, [...DENO_FLAGS, "--node-modules-dir=manual", "use.mjs"], { cwd: t.root, encoding: "utf8", env });
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stderr, "");
+    assert.equal(JSON.parse(r.stdout), [3, 1]);
     assert.is(rsyncDiff(t.src, t.dst), "");
   } finally {
     t.cleanup();

@@ -93,6 +93,22 @@ test("watch holds the replica's lock: a sync meanwhile is refused; runs are reco
   }
 });
 
+test("a second watch on a watched replica is refused with exit 3 and one line, no stack trace", async () => {
+  const t = sandbox();
+  writeTree(t.src, { "a.txt": "a" });
+  const w = await startWatch(t);
+  try {
+    const r = runCli(["watch", t.src, t.dst, "--state", t.state], { timeoutMs: 60_000 });
+    assert.is(r.code, 3, r.stderr);
+    assert.match(r.stderr, /^synchro: already running .*\n$/m);
+    assert.not.match(r.stderr, /\n\s+at /, "no stack trace");
+    assert.is(await stopWatch(w), 0, w.err());
+  } finally {
+    w.kill("SIGKILL");
+    t.cleanup();
+  }
+});
+
 test("a bad --debounce is one clear line and exit 2", () => {
   const t = sandbox();
   try {

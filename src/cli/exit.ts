@@ -1,6 +1,7 @@
 import { SynchroError } from "../errors.ts";
 import { consoleLine } from "../log-console.ts";
 import { consoleColor } from "./color.ts";
+import { permissionRefused } from "../runtime.ts";
 
 /**
  * The one table from failures to what the user sees: a single line on stderr, in the console's
@@ -9,17 +10,30 @@ import { consoleColor } from "./color.ts";
  * `argv` is what was typed, to name an unknown option as the user wrote it.
  */
 export function reportFailure(err: unknown, argv: string[] = []): number {
+  // On Deno, wherever the engine could not say so itself: the environment read at start-up, an
+  // open that another error wraps.
+  const refused = permissionRefused(err);
+  if (refused) return fail(refused.message, refused.exitCode);
   if (err instanceof SynchroError) return fail(err.message, err.exitCode);
   const e = err as { name?: string; message?: string; stack?: string };
   if (e?.name === "CACError") return fail(`${usageMessage(e.message ?? "", argv)}; see synchro --help`, 2);
   const code = fail(`unexpected error: ${e?.message ?? String(err)}`, 1);
-  if (process.env.SYNCHRO_DEBUG && e?.stack) process.stderr.write(e.stack + "\n");
+  if (fromEnv(() => process.env.SYNCHRO_DEBUG) && e?.stack) process.stderr.write(e.stack + "\n");
   return code;
 }
 
 function fail(message: string, code: number): number {
-  process.stderr.write(consoleLine(0, message, consoleColor()));
+  process.stderr.write(consoleLine(0, message, fromEnv(consoleColor) ?? false));
   return code;
+}
+
+/** What the environment says, or undefined where Deno may not read it: the failure being reported must not become another. */
+function fromEnv<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { mkdirSync, renameSync, existsSync, lstatSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { statTimesExact } from "../runtime.ts";
+import { permissionRefused, statTimesExact } from "../runtime.ts";
 import { hashFileWith } from "../hash.ts";
 import { dirname } from "node:path";
 import { SynchroError, errnoOf } from "../errors.ts";
@@ -144,7 +144,7 @@ export async function openStore(file: string, opts: OpenOptions): Promise<Store>
   try {
     mkdirSync(dirname(file), { recursive: true });
   } catch (err) {
-    throw new SynchroError("STATE_UNWRITABLE", `cannot create the state directory ${dirname(file)}: ${errnoOf(err) ?? err}`);
+    throw permissionRefused(err) ?? new SynchroError("STATE_UNWRITABLE", `cannot create the state directory ${dirname(file)}: ${errnoOf(err) ?? err}`);
   }
   let db: Database;
   let rebuiltFrom: string | null = null;
@@ -158,7 +158,7 @@ export async function openStore(file: string, opts: OpenOptions): Promise<Store>
     const code = sqliteCode(err);
     if (code === "SQLITE_BUSY") throw new SynchroError("INDEX_LOCKED", `the index ${file} is locked by another process`);
     if (code !== "SQLITE_CORRUPT" && code !== "SQLITE_NOTADB") {
-      throw new SynchroError("STATE_UNWRITABLE", `cannot open the index ${file}: ${(err as Error).message}`);
+      throw permissionRefused(err) ?? new SynchroError("STATE_UNWRITABLE", `cannot open the index ${file}: ${(err as Error).message}`);
     }
     if (opts.readOnly) {
       throw new SynchroError("INDEX_CORRUPT", `the index ${file} is unreadable (${(err as Error).message}); the next sync moves it aside and rebuilds it`);
