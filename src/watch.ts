@@ -156,7 +156,9 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
     running = batch(dirs, reason)
       .catch((err) => {
         if (!(err instanceof SynchroError && err.code === "ABORTED")) fail(err);
-        void close();
+        // close() returns `done`, just rejected with err: the caller hears it there. Left
+        // unhandled here, the rejection ended the process with a stack trace and exit 1.
+        close().catch(() => {});
       })
       .finally(() => {
         running = null;
