@@ -252,7 +252,9 @@ function finishRun(
     // Pruning old versions is housekeeping: its failure must not turn a good run into a failed one.
     if (cfg.keepDays !== null) {
       try {
-        pruneBackups(s, cfg.keepDays);
+        const n = pruneBackups(s, cfg.keepDays);
+        const days = `${cfg.keepDays} day${cfg.keepDays === 1 ? "" : "s"}`;
+        if (n > 0) deps.logger.info(printable(`pruned ${n} old version folder${n === 1 ? "" : "s"} from ${cfg.backupDir} (older than ${days})`));
       } catch (err) {
         deps.logger.warn(printable(`could not prune old versions in ${cfg.backupDir}: ${(err as Error).message}`));
       }
