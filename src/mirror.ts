@@ -96,16 +96,31 @@ function guardSource(cfg: RunConfig, indexed: number): void {
 const mustRescan = (previous: RunRecord): boolean =>
   previous.endedAt === null || previous.result === "aborted" || previous.result === "failed" || (previous.full && previous.result !== "ok");
 
+/** Tells the caller that the run began (see RunStart), once whichever way it begins. */
+type Announce = (run: number | null) => void;
+
 /** One sync run; an index another process keeps locked past the busy timeout is INDEX_LOCKED, not a crash. */
 export async function syncOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope = {}): Promise<SyncSummary> {
+  let announced = false;
+  const announce: Announce = (run) => {
+    if (announced) return;
+    announced = true;
+    deps.onEvent?.({ type: "start", run, source: cfg.source, replica: cfg.replica, trigger: deps.trigger, dryRun: cfg.dryRun });
+  };
   try {
-    return await guardedRun(cfg, deps, scope);
+    return await guardedRun(cfg, deps, scope, announce);
   } catch (err) {
     if (isCorrupt(err)) deps.store.distrust();
     if (isBusy(err)) throw new SynchroError("INDEX_LOCKED", `the index ${deps.store.file} is locked by another process; nothing more was synced`);
-    if (err instanceof SynchroError && err.exitCode === 3 && !cfg.dryRun) recordRefusal(cfg, deps, err);
+    if (err instanceof SynchroError && err.exitCode === 3) refuse(cfg, deps, err, announce);
     throw err;
   }
+}
+
+/** A refusal is a run too: recorded (unless dry), and begun for the caller before its reason is told. */
+function refuse(cfg: RunConfig, deps: RunDeps, err: SynchroError, announce: Announce): void {
+  if (!cfg.dryRun) recordRefusal(cfg, deps, err);
+  announce(typeof err.data.run === "number" ? err.data.run : null);
 }
 
 /**
@@ -136,8 +151,8 @@ function rememberSettings(cfg: RunConfig, deps: RunDeps, pair: number): void {
 }
 
 /** A run, refused at the delete limit when over it. */
-async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<SyncSummary> {
-  const { summary, refused } = await runOnce(cfg, deps, scope);
+async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope, announce: Announce): Promise<SyncSummary> {
+  const { summary, refused } = await runOnce(cfg, deps, scope, announce);
   if (refused.refused > 0 && !cfg.dryRun) throw deleteLimit(refused, summary);
   return summary;
 }
@@ -165,31 +180,35 @@ function listsAFullReplica(cfg: RunConfig, deps: RunDeps, scope: RunScope, known
  * Plans the whole run as a dry run before the first write, so that a run over the delete limit is
  * refused having changed nothing: a first run into a folder of the user's own would otherwise
  * overwrite the files it shares with the source before it found what it must delete. Its
- * warnings are the run's only when it refuses; otherwise the real run says them again.
+ * warnings are the run's only when it refuses, told once the refused run has begun; otherwise
+ * the real run says them again.
  */
-async function planFirst(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<void> {
+async function planFirst(cfg: RunConfig, deps: RunDeps, scope: RunScope, announce: Announce): Promise<void> {
   const warnings: string[] = [];
   const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
-  const dry = await runOnce({ ...cfg, dryRun: true }, { ...deps, logger, onEvent: undefined }, scope);
+  const dry = await runOnce({ ...cfg, dryRun: true }, { ...deps, logger, onEvent: undefined }, scope, () => {});
   if (dry.refused.refused === 0) return;
-  for (const w of warnings) deps.logger.warn(w);
   const { plan: _plan, ...rest } = dry.summary;
-  throw deleteLimit(dry.refused, { ...rest, dryRun: false, result: "refused", counts: emptyCounts(), bytes: 0 });
+  const err = deleteLimit(dry.refused, { ...rest, dryRun: false, result: "refused", counts: emptyCounts(), bytes: 0 });
+  refuse(cfg, deps, err, announce);
+  for (const w of warnings) deps.logger.warn(w);
+  throw err;
 }
 
 /** Guards, lock, walk/plan/apply (the whole tree, or the scope's directories), deletes last, and the run's record in the index. */
-async function runOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<{ summary: SyncSummary; refused: Refusal }> {
+async function runOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope, announce: Announce): Promise<{ summary: SyncSummary; refused: Refusal }> {
   const { store, now } = deps;
   const known = store.pair(cfg.source, cfg.replica, false);
   const indexed = known ? store.entries.count(known.id) : 0;
   guardSource(cfg, indexed);
   const replicaMissing = guardReplica(cfg, indexed);
-  if (listsAFullReplica(cfg, deps, scope, known, indexed, replicaMissing)) await planFirst(cfg, deps, scope);
+  if (listsAFullReplica(cfg, deps, scope, known, indexed, replicaMissing)) await planFirst(cfg, deps, scope, announce);
   const pair = cfg.dryRun ? known : store.pair(cfg.source, cfg.replica, true);
   if (!cfg.dryRun) await takeLock(cfg, deps);
   // A run starts once it holds the lock: time spent in --wait is not the run's.
   const started = now();
   const runId = cfg.dryRun || !pair ? null : store.runs.start(pair.id, deps.trigger, started);
+  announce(runId);
   if (runId !== null) rememberSettings(cfg, deps, pair!.id);
   const previous = !pair ? null : runId !== null ? store.runs.previous(pair.id, runId) : store.runs.last(pair.id);
   const mustScan = indexed === 0 || replicaMissing || store.rebuiltFrom !== null || (previous !== null && mustRescan(previous));

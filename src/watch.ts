@@ -182,18 +182,27 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
       totals.operations += operationsIn(summary);
       options.onBatch?.({ reason, dirs: dirs?.length ?? 0, summary, error: null });
     } catch (err) {
-      if (err instanceof SynchroError && err.code === "ABORTED" && err.data.summary) {
+      if (!(err instanceof SynchroError)) throw err;
+      const ended = { reason, dirs: dirs?.length ?? 0, summary: (err.data.summary as SyncSummary) ?? null, error: err };
+      if (err.code === "ABORTED") {
         // Stopped mid-run: what it made counts in the session's totals.
-        totals.runs++;
-        totals.operations += operationsIn(err.data.summary as SyncSummary);
+        if (ended.summary) {
+          totals.runs++;
+          totals.operations += operationsIn(ended.summary);
+          options.onBatch?.(ended);
+        }
+        throw err;
       }
-      if (!(err instanceof SynchroError) || err.code === "ABORTED") throw err;
       if (reason === "initial" && (err.code === "LOCKED" || err.code === "SOURCE_MISSING")) throw err;
-      if (err.code === "SOURCE_VANISHED" || err.code === "SOURCE_MISSING") return startWaiting();
+      if (err.code === "SOURCE_VANISHED" || err.code === "SOURCE_MISSING") {
+        startWaiting();
+        options.onBatch?.(ended);
+        return;
+      }
       // Refused (empty source, delete limit): the replica is untouched; the next change or rescan tries again.
       if (dirs === null) fullPending = true;
       logger.error(err.message);
-      options.onBatch?.({ reason, dirs: dirs?.length ?? 0, summary: (err.data.summary as SyncSummary) ?? null, error: err });
+      options.onBatch?.(ended);
     } finally {
       if (dirs === null) schedulePeriodic();
     }
