@@ -1,10 +1,26 @@
 import type { OpAction } from "./store/ops.ts";
+import type { Trigger } from "./store/runs.ts";
 
 /** What the engine tells its caller while it works. The CLI turns these into log lines and progress. */
 export type SyncEvent =
   | { type: "op"; action: OpAction; path: string; size: number | null; from?: string; error?: string }
   | { type: "plan"; action: OpAction; path: string; size: number | null; from?: string }
+  | RunStart
   | ProgressEvent;
+
+/**
+ * A run begins: sent once it holds the replica's lock, or, for a run refused before that, once its
+ * refusal is recorded. What the engine says from then until the run's summary is this run's.
+ * `run` is its number in the index (`history`), null on a dry run, which records nothing.
+ */
+export interface RunStart {
+  type: "start";
+  run: number | null;
+  source: string;
+  replica: string;
+  trigger: Trigger;
+  dryRun: boolean;
+}
 
 /**
  * Sent when a run starts, at most every 100 ms while it works, before each large copy, and at the end.

@@ -139,17 +139,32 @@ function guardSource(cfg: RunConfig, indexed: number): void {
 const mustRescan = (previous: RunRecord): boolean =>
   previous.endedAt === null || previous.result === "aborted" || previous.result === "failed" || (previous.full && previous.result !== "ok");
 
+/** Tells the caller that the run began (see RunStart), once whichever way it begins. */
+type Announce = (run: number | null) => void;
+
 /** One sync run; an index another process keeps locked past the busy timeout is INDEX_LOCKED, not a crash. */
 export async function syncOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope = {}): Promise<SyncSummary> {
+  let announced = false;
+  const announce: Announce = (run) => {
+    if (announced) return;
+    announced = true;
+    deps.onEvent?.({ type: "start", run, source: cfg.source, replica: cfg.replica, trigger: deps.trigger, dryRun: cfg.dryRun });
+  };
   try {
-    return await guardedRun(cfg, deps, scope);
+    return await guardedRun(cfg, deps, scope, announce);
   } catch (err) {
     if (isCorrupt(err)) deps.store.distrust();
     if (isBusy(err)) throw new SynchroError("INDEX_LOCKED", `the index ${deps.store.file} is locked by another process; nothing more was synced`);
-    if (err instanceof SynchroError && err.exitCode === 3 && !cfg.dryRun) recordRefusal(cfg, deps, err);
+    if (err instanceof SynchroError && err.exitCode === 3) refuse(cfg, deps, err, announce);
     // A permission Deno refused, whatever wrapped it (the marker, the lock): the one thing to tell.
     throw permissionRefused(err) ?? err;
   }
+}
+
+/** A refusal is a run too: recorded (unless dry), and begun for the caller before its reason is told. */
+function refuse(cfg: RunConfig, deps: RunDeps, err: SynchroError, announce: Announce): void {
+  if (!cfg.dryRun) recordRefusal(cfg, deps, err);
+  announce(typeof err.data.run === "number" ? err.data.run : null);
 }
 
 /**
@@ -180,8 +195,8 @@ function rememberSettings(cfg: RunConfig, deps: RunDeps, pair: number): void {
 }
 
 /** A run, refused at the delete limit when over it. */
-async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<SyncSummary> {
-  const { summary, refused } = await runOnce(cfg, deps, scope);
+async function guardedRun(cfg: RunConfig, deps: RunDeps, scope: RunScope, announce: Announce): Promise<SyncSummary> {
+  const { summary, refused } = await runOnce(cfg, deps, scope, announce);
   if (refused.refused > 0 && !cfg.dryRun) throw deleteLimit(refused, summary);
   return summary;
 }
@@ -209,32 +224,35 @@ function listsAFullReplica(cfg: RunConfig, deps: RunDeps, scope: RunScope, known
  * Plans the whole run as a dry run before the first write, so that a run over the delete limit is
  * refused having changed nothing: a first run into a folder of the user's own would otherwise
  * overwrite the files it shares with the source before it found what it must delete. Its
- * warnings are the run's only when it refuses; otherwise the real run says them again.
+ * warnings are the run's only when it refuses, told once the refused run has begun; otherwise
+ * the real run says them again.
  */
-async function planFirst(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<void> {
+async function planFirst(cfg: RunConfig, deps: RunDeps, scope: RunScope, announce: Announce): Promise<void> {
   const warnings: string[] = [];
   const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
-  const dry = await runOnce({ ...cfg, dryRun: true }, { ...deps, logger, onEvent: undefined }, scope);
+  const dry = await runOnce({ ...cfg, dryRun: true }, { ...deps, logger, onEvent: undefined }, scope, () => {});
   if (dry.refused.refused === 0) return;
-  for (const w of warnings) deps.logger.warn(w);
   const { plan: _plan, ...rest } = dry.summary;
-  throw deleteLimit(dry.refused, { ...rest, dryRun: false, result: "refused", counts: emptyCounts(), bytes: 0 });
+  const err = deleteLimit(dry.refused, { ...rest, dryRun: false, result: "refused", counts: emptyCounts(), bytes: 0 });
+  refuse(cfg, deps, err, announce);
+  for (const w of warnings) deps.logger.warn(w);
+  throw err;
 }
 
 /** Guards, lock, walk/plan/apply (the whole tree, or the scope's directories), deletes last, and the run's record in the index. */
-async function runOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<{ summary: SyncSummary; refused: Refusal }> {
+async function runOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope, announce: Announce): Promise<{ summary: SyncSummary; refused: Refusal }> {
   const { store } = deps;
   const known = store.pair(cfg.source, cfg.replica, false);
   const indexed = known ? store.entries.count(known.id) : 0;
   guardSource(cfg, indexed);
   const replica = guardReplica(cfg, known, indexed);
-  if (listsAFullReplica(cfg, deps, scope, known, indexed, replica)) await planFirst(cfg, deps, scope);
-  if (cfg.dryRun) return runHeld(cfg, deps, scope, known, indexed, replica);
+  if (listsAFullReplica(cfg, deps, scope, known, indexed, replica)) await planFirst(cfg, deps, scope, announce);
+  if (cfg.dryRun) return runHeld(cfg, deps, scope, known, indexed, replica, announce);
   const pair = store.pair(cfg.source, cfg.replica, true)!;
   const lock = await takeLock(cfg, deps);
   try {
     adoptMarker(cfg, deps, pair, replica);
-    return await runHeld(cfg, deps, scope, pair, indexed, replica);
+    return await runHeld(cfg, deps, scope, pair, indexed, replica, announce);
   } finally {
     if (!scope.keepLock) {
       lock.release();
@@ -244,11 +262,14 @@ async function runOnce(cfg: RunConfig, deps: RunDeps, scope: RunScope): Promise<
 }
 
 /** The run itself, once the guards passed and (unless it is a dry run) it holds the replica's lock. */
-async function runHeld(cfg: RunConfig, deps: RunDeps, scope: RunScope, pair: Pair | null, indexed: number, replica: ReplicaCheck): Promise<{ summary: SyncSummary; refused: Refusal }> {
+async function runHeld(
+  cfg: RunConfig, deps: RunDeps, scope: RunScope, pair: Pair | null, indexed: number, replica: ReplicaCheck, announce: Announce,
+): Promise<{ summary: SyncSummary; refused: Refusal }> {
   const { store, now } = deps;
   // A run starts once it holds the lock: time spent in --wait is not the run's.
   const started = now();
   const runId = cfg.dryRun || !pair ? null : store.runs.start(pair.id, deps.trigger, started);
+  announce(runId);
   if (runId !== null) rememberSettings(cfg, deps, pair!.id);
   const previous = !pair ? null : runId !== null ? store.runs.previous(pair.id, runId) : store.runs.last(pair.id);
   const mustScan = indexed === 0 || replica.missing || replica.rescan || store.rebuiltFrom !== null || (previous !== null && mustRescan(previous));
@@ -305,7 +326,9 @@ function finishRun(cfg: RunConfig, deps: RunDeps, s: ReturnType<typeof newRunSta
   // Pruning old versions is housekeeping: its failure must not turn a good run into a failed one.
   if (cfg.keepDays !== null) {
     try {
-      pruneBackups(s, cfg.keepDays);
+      const n = pruneBackups(s, cfg.keepDays);
+      const days = `${cfg.keepDays} day${cfg.keepDays === 1 ? "" : "s"}`;
+      if (n > 0) deps.logger.info(printable(`pruned ${n} old version folder${n === 1 ? "" : "s"} from ${cfg.backupDir} (older than ${days})`));
     } catch (err) {
       deps.logger.warn(printable(`could not prune old versions in ${cfg.backupDir}: ${(err as Error).message}`));
     }

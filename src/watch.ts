@@ -156,8 +156,8 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
     running = batch(dirs, reason)
       .catch((err) => {
         if (!(err instanceof SynchroError && err.code === "ABORTED")) fail(err);
-        // close() returns `done`, which the caller hears rejected; unheard here, the same
-        // rejection would also end the process as unhandled, with a stack trace.
+        // close() returns `done`, just rejected with err: the caller hears it there. Left
+        // unhandled here, the rejection ended the process with a stack trace and exit 1.
         close().catch(() => {});
       })
       .finally(() => {
@@ -182,19 +182,29 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
       totals.operations += operationsIn(summary);
       options.onBatch?.({ reason, dirs: dirs?.length ?? 0, summary, error: null });
     } catch (err) {
-      if (err instanceof SynchroError && err.code === "ABORTED" && err.data.summary) {
+      if (!(err instanceof SynchroError)) throw err;
+      const ended = { reason, dirs: dirs?.length ?? 0, summary: (err.data.summary as SyncSummary) ?? null, error: err };
+      if (err.code === "ABORTED") {
         // Stopped mid-run: what it made counts in the session's totals.
-        totals.runs++;
-        totals.operations += operationsIn(err.data.summary as SyncSummary);
+        if (ended.summary) {
+          totals.runs++;
+          totals.operations += operationsIn(ended.summary);
+          options.onBatch?.(ended);
+        }
+        throw err;
       }
       // Deno grants no permission mid-run: a refused one would refuse every batch.
-      if (!(err instanceof SynchroError) || err.code === "ABORTED" || err.code === "DENO_PERMISSION") throw err;
+      if (err.code === "DENO_PERMISSION") throw err;
       if (reason === "initial" && (err.code === "LOCKED" || err.code === "SOURCE_MISSING")) throw err;
-      if (err.code === "SOURCE_VANISHED" || err.code === "SOURCE_MISSING") return startWaiting();
+      if (err.code === "SOURCE_VANISHED" || err.code === "SOURCE_MISSING") {
+        startWaiting();
+        options.onBatch?.(ended);
+        return;
+      }
       // Refused (empty source, delete limit): the replica is untouched; the next change or rescan tries again.
       if (dirs === null) fullPending = true;
       logger.error(err.message);
-      options.onBatch?.({ reason, dirs: dirs?.length ?? 0, summary: (err.data.summary as SyncSummary) ?? null, error: err });
+      options.onBatch?.(ended);
     } finally {
       if (dirs === null) schedulePeriodic();
     }

@@ -72,7 +72,7 @@ test("an --interval tick refused at the delete limit says why once too", async (
     await waitFor(() => /refused in /.test(child.err()), "the refused tick");
     sendSignal(child, "SIGTERM");
     assert.is(await exited(child), 0, child.err());
-    assert.is(normalized(child.err()), refusal(4) + "warning: refused in T s: 1 created, 0 updated, 0 deleted; 3 B copied; 0 errors\nstopped; 1 operation in this session\n");
+    assert.is(normalized(child.err()), refusal(4) + `warning: refused in T s: 1 created, 0 updated, 0 deleted; 3 B copied; 0 errors\nstopped; 1 operation in this session (${t.src} -> ${t.dst})\n`);
   } finally {
     child.kill("SIGKILL");
     t.cleanup();
@@ -135,7 +135,7 @@ test("watch speaks in the same style: bare info lines, its summaries, and its st
     const lines = normalized(w.err()).trimEnd().split("\n");
     assert.match(lines[0]!, /^watching .* → .* \(debounce 150 ms, full rescan every 3600 s\)$/);
     assert.ok(lines.includes("synced in T s: 1 created, 0 updated, 0 deleted; 1 B copied; 0 errors"), w.err());
-    assert.is(lines.at(-1), "stopped; 1 operation in 1 run this session");
+    assert.is(lines.at(-1), `stopped; 1 operation in 1 run this session (${t.src} -> ${t.dst})`);
     assertOneStyle(w.err(), "watch");
   } finally {
     w.kill("SIGKILL");

@@ -59,7 +59,7 @@ test("an --interval loop stopped after one operation says `1 operation`", async 
     await waitFor(() => /synced in /.test(child.err()), "the first run");
     sendSignal(child, "SIGTERM");
     assert.is(await exited(child), 0, child.err());
-    assert.match(child.err(), /stopped; 1 operation in this session$/m);
+    assert.match(child.err(), /stopped; 1 operation in this session \(.* -> .*\)$/m);
   } finally {
     child.kill("SIGKILL");
     t.cleanup();
@@ -72,7 +72,7 @@ test("a watch stopped after one run of one operation says `1 operation in 1 run`
   const w = await startWatch(t);
   try {
     assert.is(await stopWatch(w), 0, w.err());
-    assert.match(w.err(), /stopped; 1 operation in 1 run this session$/m);
+    assert.match(w.err(), /stopped; 1 operation in 1 run this session \(.* -> .*\)$/m);
   } finally {
     w.kill("SIGKILL");
     t.cleanup();

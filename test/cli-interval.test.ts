@@ -6,8 +6,8 @@ import { sandbox, writeTree, rsyncDiff, rmSync, writeFileSync } from "./fixtures
 import { exited, sendSignal, startCli, syncArgs, waitFor } from "./fixtures/cli.ts";
 
 const read = (file: string) => (existsSync(file) ? readFileSync(file, "utf8") : "");
-const summaries = (log: string) => log.split("\n").filter((l) => / INFO synced in /.test(l)).length;
-const OP_LINE = / INFO (create|update|delete|mkdir|rmdir|symlink|meta|rename) /;
+const summaries = (log: string) => log.split("\n").filter((l) => / INFO \[run \d+\] synced in /.test(l)).length;
+const OP_LINE = / INFO \[run \d+\] (create|update|delete|mkdir|rmdir|symlink|meta|rename) /;
 
 function tempFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -30,7 +30,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
       const log = read(t.log);
       const ops = log.split("\n").filter((l) => OP_LINE.test(l)).length;
       assert.ok(ops >= 3, log);
-      assert.match(log, new RegExp(`stopped; ${ops} operations in this session`));
+      assert.match(log, new RegExp(`stopped; ${ops} operations in this session \\(`));
     } finally {
       child.kill("SIGKILL");
       t.cleanup();
@@ -66,7 +66,7 @@ test("a log file deleted while an interval run goes on is recreated on a later l
     await waitFor(() => summaries(read(t.log)) >= 1, "the first run in the log");
     rmSync(t.log);
     writeFileSync(join(t.src, "after the delete.txt"), "x");
-    await waitFor(() => / INFO create after the delete\.txt$/m.test(read(t.log)), "the log to come back with the new operation");
+    await waitFor(() => / INFO \[run \d+\] create after the delete\.txt$/m.test(read(t.log)), "the log to come back with the new operation");
     sendSignal(child, "SIGINT");
     assert.is(await exited(child), 0, child.err());
   } finally {
@@ -75,18 +75,19 @@ test("a log file deleted while an interval run goes on is recreated on a later l
   }
 });
 
-test("the log has plain 'ISO-time LEVEL message' lines, every operation with its path, and a summary", async () => {
+test("the log has plain 'local-time LEVEL [run N] message' lines, every operation with its path, and a summary", async () => {
   const t = sandbox();
   writeTree(t.src, { "a.txt": "a", "odd\nname": "n", d: { "b.txt": "b" }, l: { link: "a.txt" } });
   const child = startCli(syncArgs(t, "--log", t.log));
   try {
     assert.is(await exited(child), 0, child.err());
     const lines = read(t.log).split("\n").filter(Boolean);
-    for (const line of lines) assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARN|ERROR) \S/);
+    assert.match(lines[0]!, /^\S+ INFO run 1 started: .* -> .*, trigger sync$/);
+    for (const line of lines.slice(1)) assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (DEBUG|INFO|WARN|ERROR) \[run 1\] \S/);
     for (const op of ["create a.txt", "create odd\\x0aname", "mkdir d", "create d/b.txt", "symlink l"]) {
-      assert.ok(lines.some((l) => l.endsWith(` INFO ${op}`)), `${op} in\n${lines.join("\n")}`);
+      assert.ok(lines.some((l) => l.endsWith(` INFO [run 1] ${op}`)), `${op} in\n${lines.join("\n")}`);
     }
-    assert.match(lines[lines.length - 1]!, / INFO synced in [\d.]+ s: 3 created, 0 updated, 0 deleted; 1 dir made, 1 link; .*; 0 errors$/);
+    assert.match(lines[lines.length - 1]!, / INFO \[run 1\] synced in [\d.]+ s: 3 created, 0 updated, 0 deleted; 1 dir made, 1 link; .*; 0 errors$/);
   } finally {
     t.cleanup();
   }
@@ -105,7 +106,7 @@ test("Ctrl+C during a one-shot run exits 130 and leaves no temporary file", asyn
     sendSignal(child, "SIGINT");
     assert.is(await exited(child), 130, child.err());
     assert.equal(tempFiles(t.dst), []);
-    assert.match(read(t.log), / WARN interrupted; [\d,]+ operations? in this session/);
+    assert.match(read(t.log), / WARN interrupted; [\d,]+ operations? in this session \(/);
     // The next run completes the mirror.
     const again = startCli(syncArgs(t, "--log", t.log));
     assert.is(await exited(again), 0, again.err());

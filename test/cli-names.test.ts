@@ -162,7 +162,7 @@ test("warning and error lines show odd names escaped, one line each, on the cons
     }
     const log = readFileSync(t.log, "utf8");
     assert.not.ok(log.includes("\x1b"), "nor into the log");
-    for (const line of log.split("\n").filter((l) => l !== "")) assert.match(line, /^\d{4}-\d\d-\d\dT[\d:.]+Z [A-Z]+ /, `one log line per message: ${JSON.stringify(line)}`);
+    for (const line of log.split("\n").filter((l) => l !== "")) assert.match(line, /^\d{4}-\d\d-\d\dT[\d:.]+[+-]\d\d:\d\d [A-Z]+ /, `one log line per message: ${JSON.stringify(line)}`);
   } finally {
     t.cleanup();
   }

@@ -59,7 +59,7 @@ test("each run ends with a human summary on the console and the same line in the
     assert.match(r.stderr, line);
     assert.is(r.stdout, "", "stdout stays free for results");
     const logged = readFileSync(t.log, "utf8").trimEnd().split("\n").at(-1)!;
-    assert.match(logged, /^\d{4}-\d\d-\d\dT[\d:.]+Z INFO synced in /);
+    assert.match(logged, /^\d{4}-\d\d-\d\dT[\d:.]+[+-]\d\d:\d\d INFO \[run 1\] synced in /);
     assert.match(logged, line);
   } finally {
     t.cleanup();
@@ -77,7 +77,7 @@ test("a run refused at the delete limit still ends with its summary, and says wh
     assert.is(r.code, 3, r.stderr);
     assert.match(r.stderr, /refused in [\d.]+ s: 1 created, 0 updated, 0 deleted; 3 B copied/);
     assert.is(r.stderr.split("refusing to delete").length, 2, r.stderr);
-    assert.match(readFileSync(t.log, "utf8"), / WARN refused in /);
+    assert.match(readFileSync(t.log, "utf8"), / WARN \[run \d+\] refused in /);
     const json = runCli(syncArgs(t, "--json"));
     assert.is(json.code, 3);
     assert.is(JSON.parse(json.stdout).result, "refused");

@@ -41,7 +41,7 @@ test("relative source, replica, index and log paths resolve from where the comma
       assert.is(r.code, 0, r.stderr);
       assert.is(rsyncDiff(t.src, t.dst), "");
       assert.ok(existsSync(join(t.root, "state", "index.db")));
-      assert.match(readFileSync(join(t.root, "run.log"), "utf8"), round === 1 ? /3 created/ : /INFO update d\/e\/c\.txt/);
+      assert.match(readFileSync(join(t.root, "run.log"), "utf8"), round === 1 ? /3 created/ : /INFO \[run 2\] update d\/e\/c\.txt/);
     }
     // Nothing landed inside the source, where the walk lists each directory from.
     assert.equal(Object.keys(describeTree(t.src)).sort(), Object.keys(before).sort());

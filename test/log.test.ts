@@ -44,6 +44,36 @@ test("buffered op lines reach the file on their own, with no later line or close
   }
 });
 
+test("a run's lines name it after their level, under its start line; a lazy run that logs nothing leaves no line", () => {
+  const t = sandbox();
+  try {
+    mkdirSync(t.root + "/state");
+    const log = createLog({ file: t.log, verbosity: "quiet", color: false });
+    const start = { type: "start", source: "/s", replica: "/r", trigger: "watch", dryRun: false } as const;
+    log.logger.info("before");
+    log.beginRun({ ...start, run: 7 }, { lazy: true });
+    log.endRun();
+    log.beginRun({ ...start, run: 8 }, { lazy: true });
+    log.op("create a");
+    log.summary("synced");
+    log.endRun();
+    log.beginRun({ ...start, run: 9, trigger: "sync" });
+    log.endRun();
+    log.logger.info("after");
+    log.close();
+    assert.equal(levels(t.log), [
+      "INFO before",
+      "INFO run 8 started: /s -> /r, trigger watch",
+      "INFO [run 8] create a",
+      "INFO [run 8] synced",
+      "INFO run 9 started: /s -> /r, trigger sync",
+      "INFO after",
+    ]);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test("a log that cannot be written during the run is one warning, and the run finishes with exit 0", () => {
   if (!existsSync("/dev/full")) return skip("a log that cannot be written: no /dev/full here");
   const t = sandbox();

@@ -40,7 +40,8 @@ test("a file appended to through every try is copied as last read, with a warnin
       `const fs = require("node:fs"); const b = Buffer.alloc(16384, 2); setInterval(() => fs.appendFileSync(${JSON.stringify(growing)}, b), 1);`]);
     try {
       await waitFor(() => statSync(growing).size > (64 << 20) + (64 << 10), "the writer to start appending");
-      const r = runCli(syncArgs(t));
+      // -v: each retry is a debug line, in the log only when asked for.
+      const r = runCli([...syncArgs(t), "-v"]);
       assert.is(r.code, 0, r.stderr);
       assert.match(r.stderr, /growing\.log: kept changing while being copied \(3 tries\); copied as last read, and again by the next run/);
       const log = readFileSync(t.log, "utf8");

@@ -46,8 +46,8 @@ test("unreadable source entries are logged, exit 1, and their replica copies are
     assert.match(r.stderr, /private\.txt: reading source: EACCES/);
     assert.match(r.stderr, /halfopen\/h\.txt: reading source: cannot read \(EACCES\)/);
     const log = readFileSync(t.log, "utf8");
-    assert.match(log, /ERROR secret: reading source: EACCES/);
-    assert.match(log, /ERROR private\.txt: reading source: EACCES/);
+    assert.match(log, /ERROR \[run \d+\] secret: reading source: EACCES/);
+    assert.match(log, /ERROR \[run \d+\] private\.txt: reading source: EACCES/);
 
     assert.is(readFileSync(join(t.dst, "secret", "s1.txt"), "utf8"), "s1");
     assert.is(readFileSync(join(t.dst, "secret", "sub", "s2.txt"), "utf8"), "s2");

@@ -9,6 +9,10 @@ import { permissionRefused } from "../runtime.ts";
  * errors (2). Anything unforeseen is 1, still without a stack unless SYNCHRO_DEBUG is set.
  * `argv` is what was typed, to name an unknown option as the user wrote it.
  */
+/** What ended a command, as its last line says it (CACError aside, which never reaches a run). */
+export const failureText = (err: unknown): string =>
+  err instanceof SynchroError ? err.message : `unexpected error: ${(err as Error)?.message ?? String(err)}`;
+
 export function reportFailure(err: unknown, argv: string[] = []): number {
   // On Deno, wherever the engine could not say so itself: the environment read at start-up, an
   // open that another error wraps.
@@ -17,7 +21,7 @@ export function reportFailure(err: unknown, argv: string[] = []): number {
   if (err instanceof SynchroError) return fail(err.message, err.exitCode);
   const e = err as { name?: string; message?: string; stack?: string };
   if (e?.name === "CACError") return fail(`${usageMessage(e.message ?? "", argv)}; see synchro --help`, 2);
-  const code = fail(`unexpected error: ${e?.message ?? String(err)}`, 1);
+  const code = fail(failureText(err), 1);
   if (fromEnv(() => process.env.SYNCHRO_DEBUG) && e?.stack) process.stderr.write(e.stack + "\n");
   return code;
 }

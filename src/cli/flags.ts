@@ -43,7 +43,7 @@ export function syncOptions(cmd: Command): Command {
     .option("--full", "Rescan the replica too, and repair anything that differs from the source")
     .option("--json", "Print one JSON summary per run on stdout")
     .option("-q, --quiet", "Only warnings and errors on the console")
-    .option("-v, --verbose", "Every operation on the console")
+    .option("-v, --verbose", "Every operation on the console, and debug lines there and in the log")
     .option("--force", "Override the safety guards (empty source, delete limit)")
     .option("--max-delete <n|n%>", "Refuse runs that would delete more than this (default: 50%)")
     .option("--backup-dir <dir>", "Move replaced and deleted replica files to <dir>/<run time>/ instead")

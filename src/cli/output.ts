@@ -34,6 +34,15 @@ const MARKERS: Record<string, string> = {
 };
 const DIR_ACTIONS = new Set(["mkdir", "rmdir"]);
 
+/**
+ * An operation's log line: `create a/b.txt`, `rename b (from a)`. None for a failure: the engine's
+ * error line (`ERROR a/b.txt: ...`) has told it, and one failure is one line.
+ */
+export function formatOpLine(e: { action: string; path: string; from?: string }): string | null {
+  if (e.action === "error") return null;
+  return `${e.action} ${printable(e.path)}${e.from ? ` (from ${printable(e.from)})` : ""}`;
+}
+
 /** One line per planned path: a marker, the action, the path (directories end in /). */
 export function formatPlanLine(p: { action: string; path: string; from?: string }): string {
   const from = p.from ? ` (from ${printable(p.from)})` : "";

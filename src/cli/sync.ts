@@ -2,13 +2,14 @@ import type { CAC } from "cac";
 import { openSession, type Session } from "../session.ts";
 import { SynchroError } from "../errors.ts";
 import { parseInterval } from "../config.ts";
-import { createLog, type Log } from "../log.ts";
+import { createLog, pairName, type Log } from "../log.ts";
 import { operationsIn, type SyncSummary } from "../run.ts";
 import type { SyncEvent } from "../events.ts";
-import { formatPlanLine, formatSummary, plural, printable } from "./output.ts";
+import { formatOpLine, formatPlanLine, formatSummary, plural } from "./output.ts";
 import { syncOptions, configFromFlags, logFileFor, verbosityOf, type Flags } from "./flags.ts";
 import { stopSignal } from "./signals.ts";
 import { consoleColor } from "./color.ts";
+import { failureText } from "./exit.ts";
 import { progressLine, progressWanted, type ProgressLine } from "./progress-line.ts";
 
 const EXAMPLES = [
@@ -47,13 +48,16 @@ function eventPrinter(log: () => Log | null, flags: Flags, progress: ProgressLin
       progress?.update(e);
       return;
     }
+    if (e.type === "start") {
+      log()?.beginRun(e);
+      return;
+    }
     if (e.type === "plan") {
       if (!flags.json) process.stdout.write(formatPlanLine(e) + "\n");
       return;
     }
-    const from = e.from ? ` (from ${printable(e.from)})` : "";
-    const err = e.error ? `: ${e.error}` : "";
-    log()?.op(`${e.action} ${printable(e.path)}${from}${err}`);
+    const line = formatOpLine(e);
+    if (line !== null) log()?.op(line);
   };
 }
 
@@ -71,6 +75,30 @@ function report(summary: SyncSummary, flags: Flags, log: Log | null): void {
  * reportFailure, or an error line in an --interval loop, would only say it again.
  */
 const toldByRun = (err: unknown): err is SynchroError => err instanceof SynchroError && err.code === "DELETE_LIMIT";
+
+/**
+ * The end of a run that threw, in the log: its summary when it has one, and why it ended. Returns
+ * the operations it made, which count in the session's total. `looping`: an --interval tick,
+ * whose refusal is told here, as the loop goes on; a one-shot run's is told by reportFailure.
+ */
+function reportThrown(err: unknown, flags: Flags, log: Log | null, looping: boolean): number {
+  const summary = err instanceof SynchroError ? (err.data.summary as SyncSummary | undefined) : undefined;
+  if (err instanceof SynchroError && err.code === "ABORTED") {
+    // The console hears it from the `interrupted` line; the file gets the run's own end.
+    if (summary) log?.summary(formatSummary(summary), { console: false, ok: false });
+    return summary ? operationsIn(summary) : 0;
+  }
+  if (err instanceof SynchroError && err.exitCode === 3) {
+    // A run refused after it began (the delete limit, a source unmounted under it) still copied what it could.
+    if (summary) report(summary, flags, log);
+    if (looping && err.code !== "DELETE_LIMIT") log?.logger.error(err.message);
+    else log?.summary(`refused: ${err.message}`, { console: false, ok: false });
+    return summary ? operationsIn(summary) : 0;
+  }
+  // The console hears it once, from reportFailure.
+  log?.summary(`failed: ${failureText(err)}`, { console: false, ok: false });
+  return 0;
+}
 
 export async function syncCommand(source: string, replica: string, flags: Flags): Promise<number> {
   const interval = flags.interval === undefined ? null : parseInterval(flags.interval);
@@ -93,6 +121,8 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
       },
       onEvent: eventPrinter(() => log, flags, progress),
     });
+    // Lines outside a run name the pair: one log may be written by several.
+    const ofPair = `this session (${pairName(session.cfg)})`;
     for (;;) {
       try {
         const summary = await session.run(interval ? "interval" : "sync", stop.signal);
@@ -100,32 +130,23 @@ export async function syncCommand(source: string, replica: string, flags: Flags)
         report(summary, flags, log);
         if (!interval) return summary.errors.length > 0 ? 1 : 0;
       } catch (err) {
-        // A run refused after it began (the delete limit, a source unmounted under it) still copied
-        // what it could: it gets its summary, and its operations count in the session's total.
-        const done = err instanceof SynchroError && err.exitCode === 3 ? (err.data.summary as SyncSummary | undefined) : undefined;
-        if (done) {
-          total += operationsIn(done);
-          report(done, flags, log);
+        // What a stopped or refused run made is in the replica and the index: it counts too.
+        total += reportThrown(err, flags, log, interval !== null);
+        if (err instanceof SynchroError && err.code === "ABORTED") {
+          (log as Log | null)?.endRun();
+          (log as Log | null)?.logger.warn(`interrupted; ${plural(total, "operation")} in ${ofPair}`);
+          return interval ? 0 : 130;
         }
-        if (!interval || !(err instanceof SynchroError) || err.code === "ABORTED" || err.exitCode === 2) throw err;
+        if (!interval || !(err instanceof SynchroError) || err.exitCode === 2) throw err;
         // A refused or locked tick is logged; the next tick tries again (the disk may be back).
-        if (err.code === "DELETE_LIMIT") (log as Log | null)?.summary(`refused: ${err.message}`, { console: false, ok: false });
-        else (log as Log | null)?.logger.error(err.message);
+      } finally {
+        (log as Log | null)?.endRun();
       }
       if (await stop.sleep(interval * 1000)) break;
     }
-    (log as Log | null)?.logger.info(`stopped; ${plural(total, "operation")} in this session`);
+    (log as Log | null)?.logger.info(`stopped; ${plural(total, "operation")} in ${ofPair}`);
     return 0;
   } catch (err) {
-    if (err instanceof SynchroError && err.code === "ABORTED") {
-      // The run that was stopped counts too: what it made is in the replica and the index.
-      const stopped = err.data.summary as SyncSummary | undefined;
-      if (stopped) total += operationsIn(stopped);
-      (log as Log | null)?.logger.warn(`interrupted; ${plural(total, "operation")} in this session`);
-      return interval ? 0 : 130;
-    }
-    // The console hears it once, from reportFailure; the log file must say why this run did nothing too.
-    if (err instanceof SynchroError && err.exitCode === 3) (log as Log | null)?.summary(`refused: ${err.message}`, { console: false, ok: false });
     if (toldByRun(err)) return err.exitCode;
     throw err;
   } finally {

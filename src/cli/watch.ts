@@ -1,13 +1,14 @@
 import type { CAC } from "cac";
 import { watch, DEFAULT_DEBOUNCE_MS, DEFAULT_RESCAN_S, type WatchBatch } from "../watch.ts";
-import { createLog, type Log } from "../log.ts";
+import { createLog, pairName, type Log } from "../log.ts";
 import type { SyncEvent } from "../events.ts";
-import { formatPlanLine, formatSummary, plural, printable } from "./output.ts";
+import { formatOpLine, formatPlanLine, formatSummary, plural, printable } from "./output.ts";
 import { parseInterval } from "../config.ts";
 import { SynchroError } from "../errors.ts";
 import { syncOptions, configFromFlags, logFileFor, verbosityOf, type Flags } from "./flags.ts";
 import { stopSignal } from "./signals.ts";
 import { consoleColor } from "./color.ts";
+import { failureText } from "./exit.ts";
 
 const EXAMPLES = [
   "synchro watch ~/Documents /mnt/backup/Documents",
@@ -26,26 +27,33 @@ export function registerWatch(cli: CAC, exit: (code: number) => void): void {
 
 function printEvent(log: Log | null, flags: Flags, e: SyncEvent): void {
   if (e.type === "progress") return;
+  // Lazily: a run that finds nothing to do leaves no line (see printBatch).
+  if (e.type === "start") return log?.beginRun(e, { lazy: true });
   if (e.type === "plan") {
     if (!flags.json) process.stdout.write(formatPlanLine(e) + "\n");
     return;
   }
-  const from = e.from ? ` (from ${printable(e.from)})` : "";
-  log?.op(`${e.action} ${printable(e.path)}${from}${e.error ? `: ${e.error}` : ""}`);
+  const line = formatOpLine(e);
+  if (line !== null) log?.op(line);
 }
 
 /**
  * Every run goes to --json (and a dry run's totals to stdout, as sync does); the human summary
  * only for full runs and runs that did something or went wrong, so a quiet watch stays quiet.
+ * A run stopped by Ctrl+C has its summary in the file only: the console says `stopped`.
  */
 function printBatch(log: Log | null, flags: Flags, b: WatchBatch): void {
   const s = b.summary;
-  if (!s) return;
-  const line = formatSummary(s);
-  if (flags.json) process.stdout.write(JSON.stringify(s) + "\n");
-  else if (s.dryRun) process.stdout.write(line + "\n");
-  const did = Object.entries(s.counts).some(([k, v]) => k !== "adopt" && v > 0);
-  if (did || b.reason !== "changes" || s.result !== "ok") log?.summary(line, { console: !s.dryRun, ok: s.result === "ok" });
+  if (s) {
+    const line = formatSummary(s);
+    if (flags.json) process.stdout.write(JSON.stringify(s) + "\n");
+    else if (s.dryRun) process.stdout.write(line + "\n");
+    const did = Object.entries(s.counts).some(([k, v]) => k !== "adopt" && v > 0);
+    const wanted = did || b.reason !== "changes" || s.result !== "ok";
+    // A quiet run that logged a line (a file that vanished meanwhile) still ends with its summary, in the file.
+    if (wanted || log?.runShown()) log?.summary(line, { console: wanted && !s.dryRun && s.result !== "aborted", ok: s.result === "ok" });
+  }
+  log?.endRun();
 }
 
 /**
@@ -62,6 +70,7 @@ function rescanOf(flags: Flags): { seconds?: number; deprecated: string | null }
 
 export async function watchCommand(source: string, replica: string, flags: Flags): Promise<number> {
   let log: Log | null = null;
+  let pair = "";
   const stop = stopSignal();
   try {
     const rescan = rescanOf(flags);
@@ -75,6 +84,7 @@ export async function watchCommand(source: string, replica: string, flags: Flags
       ownsProcess: true,
       onConfig: (cfg) => {
         log = createLog({ file: logFileFor(flags, cfg), verbosity: verbosityOf(flags), color: consoleColor() });
+        pair = pairName(cfg);
         if (rescan.deprecated) log.logger.warn(rescan.deprecated);
       },
       get logger() {
@@ -84,8 +94,16 @@ export async function watchCommand(source: string, replica: string, flags: Flags
       onBatch: (b) => printBatch(log, flags, b),
     });
     const totals = await handle.done;
-    (log as Log | null)?.logger.info(`stopped; ${plural(totals.operations, "operation")} in ${plural(totals.runs, "run")} this session`);
+    (log as Log | null)?.endRun();
+    // Lines outside a run name the pair: one log may be written by several.
+    (log as Log | null)?.logger.info(`stopped; ${plural(totals.operations, "operation")} in ${plural(totals.runs, "run")} this session (${pair})`);
     return 0;
+  } catch (err) {
+    // What ends watching (another run holding the replica, a failure) is told on the console by
+    // reportFailure; the file gets it too, as the end of the run it stopped.
+    const refused = err instanceof SynchroError && err.exitCode === 3;
+    (log as Log | null)?.summary(`${refused ? "refused" : "failed"}: ${failureText(err)}`, { console: false, ok: false });
+    throw err;
   } finally {
     stop.dispose();
     (log as Log | null)?.close();
