@@ -12,7 +12,7 @@ import { moveToBackup } from "./backup.ts";
 import type { Replacement } from "./deletes.ts";
 import { copyStarted, type CopyProgress } from "./progress.ts";
 import { drain, renameLater } from "./placing.ts";
-import { placeQueued, placeQueuedOutside } from "./place-queue.ts";
+import { placeQueuedOutside } from "./place-queue.ts";
 import { dstAbs, failed, holdPath, parentOf, putRow, record, removeRow, srcAbs, type HeldPath, type RunState } from "./run.ts";
 
 /**
