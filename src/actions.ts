@@ -13,7 +13,7 @@ import type { Replacement } from "./deletes.ts";
 import { copyStarted, type CopyProgress } from "./progress.ts";
 import { drain, renameLater } from "./placing.ts";
 import { placeQueuedOutside } from "./place-queue.ts";
-import { dstAbs, failed, holdPath, parentOf, putRow, record, removeRow, srcAbs, type HeldPath, type RunState } from "./run.ts";
+import { dstAbs, dstPlain, failed, holdPath, parentOf, putRow, record, removeRow, srcAbs, type HeldPath, type RunState } from "./run.ts";
 
 /**
  * A copy is tried this often when the source keeps changing under it. The last try keeps what
@@ -374,20 +374,22 @@ export async function applyAction(s: RunState, action: Action, scan: boolean, th
  * Returns false when the replica dir had to be made again, so its contents must be rescanned.
  */
 export function ensureReplicaDir(s: RunState, path: string, theirs: Entry | null, indexedMode?: number): boolean {
-  const abs = dstAbs(s, path);
-  if (theirs?.kind === "dir" || isRealDir(abs)) {
+  // The check only reads: by plain path, so that a walk that writes nothing opens no directory
+  // to anchor in (a no-op re-sync checks every directory). What it then writes is anchored.
+  if (theirs?.kind === "dir" || isRealDir(dstPlain(s, path))) {
     if (!s.cfg.dryRun) {
       // A read-only directory is opened up for writes below it; finishDir restores its mode.
       // On a scan the replica's own mode counts: a replica made by cp -a has no index rows yet.
       const mode = theirs ? theirs.mode : (indexedMode ?? s.deps.store.entries.get(s.pair, path)?.mode);
       if (mode !== undefined && (mode & 0o200) === 0) {
-        makeWritable(abs, mode);
+        makeWritable(dstAbs(s, path), mode);
         s.touched.add(path);
       }
     }
     return true;
   }
   if (s.cfg.dryRun) return false;
+  const abs = dstAbs(s, path);
   removeTree(abs, path, (r) => record(s, r.kind === "dir" ? "rmdir" : "delete", r.path, r.size));
   s.dirs?.forget(path);
   makeDir(abs);

@@ -172,6 +172,14 @@ export function compileExcludes(patterns: readonly string[]): (path: string, kin
     const anchored = pattern.startsWith("/");
     const glob = anchored ? pattern.slice(1) : pattern;
     let match: (p: string) => boolean;
+    // A pattern without wildcards (the replica marker's `/.synchro` is on every run) is a string
+    // compare: planning calls this for every entry of a changed directory, and a picomatch
+    // matcher made the 1% re-sync of 100k files 3-4% slower (9 alternating runs each).
+    if (!/[*?[\]{}()!+@\\]/.test(glob)) {
+      const name = !anchored && !glob.includes("/");
+      match = name ? (p) => p === glob || p.endsWith(`/${glob}`) : (p) => p === glob;
+      return { dirOnly, match };
+    }
     try {
       match = picomatch(glob, { dot: true, strictBrackets: true, basename: !anchored && !glob.includes("/") });
     } catch (err) {

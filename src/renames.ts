@@ -2,12 +2,12 @@ import { renameEntry, isRealDir, setMeta } from "./apply.ts";
 import { joinPath, sameFileMeta, sameMtime } from "./plan.ts";
 import { inodeAndCtime, lstatExact, mtimeOf, statEntry, type Entry } from "./walk.ts";
 import { hashFile } from "./hash.ts";
-import { dstAbs, openParent, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
+import { dstAbs, dstPlain, openParent, parentOf, putRow, record, srcAbs, type RunState } from "./run.ts";
 import { noteRow, untrack } from "./redigest.ts";
 
 /** The replica's copy of `path` still is what the index says we wrote there. */
 function replicaMatches(s: RunState, path: string, row: Entry & { rIno: number | null }): boolean {
-  for (let p = parentOf(path); p !== ""; p = parentOf(p)) if (!isRealDir(dstAbs(s, p))) return false;
+  for (let p = parentOf(path); p !== ""; p = parentOf(p)) if (!isRealDir(dstPlain(s, p))) return false;
   let st;
   try {
     st = lstatExact(dstAbs(s, path));

@@ -1,6 +1,6 @@
 import { isRealDir } from "./apply.ts";
 import { statEntry, type Entry } from "./walk.ts";
-import { baseName, dstAbs, finishWalk, openReplicaRoot, parentOf, srcAbs, walkAndApply, type RunState } from "./run.ts";
+import { baseName, dstPlain, finishWalk, openReplicaRoot, parentOf, srcAbs, walkAndApply, type RunState } from "./run.ts";
 import { syncFrom } from "./sync-dir.ts";
 import { ensureReplicaDir } from "./actions.ts";
 
@@ -34,7 +34,7 @@ function resolveTarget(s: RunState, dir: string, root: Entry): Target | null {
 }
 
 function replicaPathIsReal(s: RunState, dir: string): boolean {
-  for (let p = dir; p !== ""; p = parentOf(p)) if (!isRealDir(dstAbs(s, p))) return false;
+  for (let p = dir; p !== ""; p = parentOf(p)) if (!isRealDir(dstPlain(s, p))) return false;
   return true;
 }
 

@@ -154,6 +154,9 @@ export const dstAbs = (s: RunState, path: string): string => {
   return i < 0 ? `${s.dirs.at("")}/${path}` : `${s.dirs.at(path.slice(0, i))}/${path.slice(i + 1)}`;
 };
 
+/** A replica path for a read that writes nothing (is it a real directory?): no directory is opened to anchor it. */
+export const dstPlain = (s: RunState, path: string): string => (path === "" ? s.cfg.replica : `${s.cfg.replica}/${path}`);
+
 /** A replica directory itself, for listing it: its own anchor, which readdir follows to the directory it holds. */
 export const dstDir = (s: RunState, dir: string): string => (s.dirs ? s.dirs.at(dir) : dir === "" ? s.cfg.replica : `${s.cfg.replica}/${dir}`);
 

@@ -57,7 +57,15 @@ export function bytesOf(s: SyncSummary): number {
 }
 
 /** A count as the live progress line shows it, with thousands separators: 12,345. */
-export const count = (n: number): string => n.toLocaleString("en-US");
+/**
+ * 1,234,567. Not toLocaleString: its first call loads ICU's locale data, 13 ms of every run
+ * (a CPU profile of a one-file sync), since every summary line has a count.
+ */
+export const count = (n: number): string => {
+  const digits = String(Math.trunc(Math.abs(n)));
+  const grouped = digits.replace(/\B(?=(\d{3})+$)/g, ",");
+  return n < 0 ? `-${grouped}` : grouped;
+};
 
 /** `1 error`, `2 errors`, `1,204 dirs made`: the noun agrees with the number. */
 export const plural = (n: number, one: string, many = `${one}s`): string => `${count(n)} ${n === 1 ? one : many}`;
