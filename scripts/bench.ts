@@ -44,7 +44,8 @@ const only = opts.only ? String(opts.only).split(",") : null;
 const wanted = (w: string) => !only || only.includes(w);
 const LARGE = { count: 4, mib: 256 };
 const RENAME_FILES = 10_000;
-const TARGETS: Record<Workload, number> = { copy: 1.0, noop: 0.6, change: 0.6, large: 0.6, rename: 0.2 };
+/** The 1% re-sync has none: its 0.6 was retired once the floor showed it below what Node reaches with the index (scripts/README.md). */
+const TARGETS: Partial<Record<Workload, number>> = { copy: 1.0, noop: 0.6, large: 0.6, rename: 0.2 };
 const LABELS: Record<Workload, string> = {
   copy: `initial copy, ${files.toLocaleString("en")} small files`,
   noop: `no-op re-sync, ${files.toLocaleString("en")} files`,
@@ -329,8 +330,9 @@ function table(): string {
     if (!r) continue;
     const [s, rs, c, f] = medians(r.times);
     const ratio = s !== undefined && rs ? s / rs : undefined;
-    const pass = ratio !== undefined && ratio <= TARGETS[w] ? "PASS" : "MISS";
-    rows.push([LABELS[w], fmt(s), fmt(rs), fmt(c), fmt(f), ratioText(s, rs), ratioText(s, c), ratioText(f, rs), `≤ ${TARGETS[w].toFixed(1)}`, pass]);
+    const target = TARGETS[w];
+    const pass = target === undefined ? "-" : ratio !== undefined && ratio <= target ? "PASS" : "MISS";
+    rows.push([LABELS[w], fmt(s), fmt(rs), fmt(c), fmt(f), ratioText(s, rs), ratioText(s, c), ratioText(f, rs), target === undefined ? "-" : `≤ ${target.toFixed(1)}`, pass]);
   }
   return render(rows);
 }

@@ -1,4 +1,5 @@
 import { SynchroError } from "./errors.ts";
+import { plural } from "./words.ts";
 import { printable } from "./printable.ts";
 import { removeTree } from "./apply.ts";
 import { moveToBackup } from "./backup.ts";
@@ -90,11 +91,11 @@ export async function applyDeletes(s: RunState, replace: Replace): Promise<{ ref
     return { refused: total, limit };
   }
   if (s.errors.length > 0 && !s.cfg.dryRun) {
-    s.deps.logger.warn(`skipping ${total} deletions because this run had ${s.errors.length} errors`);
+    s.deps.logger.warn(`skipping ${plural(total, "deletion")} because this run had ${plural(s.errors.length, "error")}`);
     return { refused: 0, limit };
   }
   if (s.deferDeletes !== null && !s.cfg.dryRun) {
-    s.deps.logger.warn(`skipping ${total} deletions because ${s.deferDeletes}; the next run makes them`);
+    s.deps.logger.warn(`skipping ${plural(total, "deletion")} because ${s.deferDeletes}; the next run makes them`);
     return { refused: 0, limit };
   }
   for (const { d } of counted) {

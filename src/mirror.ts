@@ -6,6 +6,7 @@ import { MARKER_DIR, type Config } from "./config.ts";
 import { statEntry } from "./walk.ts";
 import { emptyCounts, newRunState, walkAndApply, type RunDeps, type SyncSummary } from "./run.ts";
 import { silentLogger } from "./events.ts";
+import { plural } from "./words.ts";
 import { settingChanges } from "./settings.ts";
 import { walkDirs } from "./rescan.ts";
 import { pruneBackups } from "./backup.ts";
@@ -91,14 +92,14 @@ interface ReplicaCheck {
 function guardReplica(cfg: RunConfig, known: Pair | null, indexed: number): ReplicaCheck {
   if (statEntry(cfg.replica, "")?.kind !== "dir") {
     if (indexed > 0 && !cfg.force) {
-      throw new SynchroError("REPLICA_VANISHED", `replica ${cfg.replica} is gone but the index holds ${indexed} entries; is a disk unmounted? Nothing was written (use --force to copy everything again)`);
+      throw new SynchroError("REPLICA_VANISHED", `replica ${cfg.replica} is gone but the index holds ${plural(indexed, "entry", "entries")}; is a disk unmounted? Nothing was written (use --force to copy everything again)`);
     }
     return { missing: true, rescan: false, marker: null };
   }
   const marker = readMarker(cfg.replica);
   const expected = indexed > 0 ? (known?.marker ?? null) : null;
   if (expected !== null && marker === null && !cfg.force) {
-    throw new SynchroError("REPLICA_VANISHED", `the replica marker ${markerPath(cfg.replica, "id")} is missing but the index holds ${indexed} entries; is the replica's disk unmounted? Nothing was written. Mount it and run again; if the replica is really lost, --force copies everything again and makes a new marker`);
+    throw new SynchroError("REPLICA_VANISHED", `the replica marker ${markerPath(cfg.replica, "id")} is missing but the index holds ${plural(indexed, "entry", "entries")}; is the replica's disk unmounted? Nothing was written. Mount it and run again; if the replica is really lost, --force copies everything again and makes a new marker`);
   }
   return { missing: false, rescan: expected !== null && marker !== expected, marker };
 }
@@ -121,12 +122,12 @@ function guardSource(cfg: RunConfig, indexed: number): void {
   const exists = statEntry(cfg.source, "")?.kind === "dir";
   if (!exists) {
     if (indexed > 0) {
-      throw new SynchroError("SOURCE_VANISHED", `source ${cfg.source} is gone but the index holds ${indexed} entries; is a disk unmounted? The replica was not touched (--force cannot mirror a missing source: recreate it empty and use --force to empty the replica)`);
+      throw new SynchroError("SOURCE_VANISHED", `source ${cfg.source} is gone but the index holds ${plural(indexed, "entry", "entries")}; is a disk unmounted? The replica was not touched (--force cannot mirror a missing source: recreate it empty and use --force to empty the replica)`);
     }
     throw new SynchroError("SOURCE_MISSING", `source does not exist: ${cfg.source}`);
   }
   if (indexed > 0 && !cfg.force && ownEntries(cfg.source).length === 0) {
-    throw new SynchroError("SOURCE_EMPTY", `source ${cfg.source} is empty but the index holds ${indexed} entries; the replica was not touched (use --force to mirror the empty source)`);
+    throw new SynchroError("SOURCE_EMPTY", `source ${cfg.source} is empty but the index holds ${plural(indexed, "entry", "entries")}; the replica was not touched (use --force to mirror the empty source)`);
   }
 }
 

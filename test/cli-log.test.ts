@@ -118,7 +118,7 @@ test("a run refused before it began has its start line, its reason and its refus
     assert.is(runCli(syncArgs(t, "--log", t.log)).code, 3);
     const runs = runsIn(parse(read(t.log)), t);
     assert.is(runs.length, 2);
-    assert.equal(runs[1]!.lines.map((l) => `${l.level} ${l.text}`), [`WARN refused: source ${t.src} is gone but the index holds 1 entries; is a disk unmounted? The replica was not touched (--force cannot mirror a missing source: recreate it empty and use --force to empty the replica)`]);
+    assert.equal(runs[1]!.lines.map((l) => `${l.level} ${l.text}`), [`WARN refused: source ${t.src} is gone but the index holds 1 entry; is a disk unmounted? The replica was not touched (--force cannot mirror a missing source: recreate it empty and use --force to empty the replica)`]);
   } finally {
     t.cleanup();
   }

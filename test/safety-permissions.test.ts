@@ -57,7 +57,7 @@ test("unreadable source entries are logged, exit 1, and their replica copies are
     assert.is(readFileSync(join(t.dst, "open.txt"), "utf8"), "open v2");
     assert.is(readFileSync(join(t.dst, "pub", "new.txt"), "utf8"), "new");
     assert.ok(existsSync(join(t.dst, "pub", "gone.txt")));
-    assert.match(r.stderr, /skipping 1 deletions because this run had 3 errors/);
+    assert.match(r.stderr, /skipping 1 deletion because this run had 3 errors/);
 
     chmodSync(join(t.src, "secret"), 0o755);
     chmodSync(join(t.src, "private.txt"), 0o644);

@@ -74,7 +74,7 @@ test("a source directory deleted during a run puts the run's deletions off to th
     rmSync(join(t.src, "d11"), { recursive: true });
     sendSignal(run, "SIGCONT");
     assert.is(await exited(run), 0, run.err());
-    assert.match(run.err(), /skipping \d+ deletions because 1 source directory vanished during the run/);
+    assert.match(run.err(), /skipping \d+ deletions? because 1 source directory vanished during the run/);
     assert.ok(existsSync(join(t.dst, "gone-before.txt")), "no deletion this run");
     const next = runCli(syncArgs(t));
     assert.is(next.code, 0, next.stderr);

@@ -56,19 +56,9 @@ export function bytesOf(s: SyncSummary): number {
   return (s.plan ?? []).reduce((n, p) => (p.action === "create" || p.action === "update" ? n + (p.size ?? 0) : n), 0);
 }
 
-/** A count as the live progress line shows it, with thousands separators: 12,345. */
-/**
- * 1,234,567. Not toLocaleString: its first call loads ICU's locale data, 13 ms of every run
- * (a CPU profile of a one-file sync), since every summary line has a count.
- */
-export const count = (n: number): string => {
-  const digits = String(Math.trunc(Math.abs(n)));
-  const grouped = digits.replace(/\B(?=(\d{3})+$)/g, ",");
-  return n < 0 ? `-${grouped}` : grouped;
-};
+import { count, plural } from "../words.ts";
 
-/** `1 error`, `2 errors`, `1,204 dirs made`: the noun agrees with the number. */
-export const plural = (n: number, one: string, many = `${one}s`): string => `${count(n)} ${n === 1 ? one : many}`;
+export { count, plural };
 
 /** The counts beyond created/updated/deleted, shown only when something happened. */
 function extras(s: SyncSummary): string[] {
