@@ -1,9 +1,8 @@
-import { lstatSync } from "node:fs";
 import { SynchroError } from "./errors.ts";
 import { printable } from "./printable.ts";
 import type { Config } from "./config.ts";
 import type { Logger, SyncEvent } from "./events.ts";
-import { dirIdOf, statEntry, type DirId, type Entry, type Kind } from "./walk.ts";
+import { dirIdOf, sameDir, statEntry, type DirId, type Entry, type Kind } from "./walk.ts";
 import { indexRow } from "./plan.ts";
 import { isRealDir, makeDir, makeWritable, setMeta } from "./apply.ts";
 import { isCorrupt, type Store } from "./store/store.ts";
@@ -22,7 +21,10 @@ import { applyReplacement } from "./actions.ts";
 import { newPlaceQueue, type PlaceQueue } from "./place-queue.ts";
 import { storedPrints } from "./changed-entries.ts";
 import { emitProgress, newProgress, progressTick, type ProgressState } from "./progress.ts";
-import { openReplicaDirs, type DirHandle, type ReplicaDirs } from "./replica/dirs.ts";
+import { openReplicaDirs, type ReplicaDirs } from "./replica/dirs.ts";
+import { dstAbs } from "./replica/paths.ts";
+
+export { dstAbs, dstDir, dstPlain, holdPath, type HeldPath } from "./replica/paths.ts";
 
 export interface RunDeps {
   store: Store;
@@ -132,7 +134,7 @@ export interface RunState {
   /** Replica directories opened without following links, through which every write goes (src/replica/dirs.ts); null on a dry run, which writes nothing. */
   dirs: ReplicaDirs | null;
   /** The source root's device and inode when the run started: another file system mounted there, or none, is not the source the walk listed. */
-  sourceId: string | null;
+  sourceId: DirId | null;
   /** Source directories a parent listed that were gone when the walk came to them. */
   vanishedDirs: number;
   /** Why this run's deletions wait for the next run, if they do. */
@@ -142,44 +144,6 @@ export interface RunState {
 }
 
 export const srcAbs = (s: RunState, path: string): string => (path === "" ? s.cfg.source : `${s.cfg.source}/${path}`);
-/**
- * A replica path for a call made now: its parent directory's anchor (see src/replica/dirs.ts)
- * plus its name, so no link in the replica is followed on the way. The root is the configured
- * path, whose own last component the anchor's open proves is no link.
- */
-export const dstAbs = (s: RunState, path: string): string => {
-  if (path === "") return s.cfg.replica;
-  if (!s.dirs) return `${s.cfg.replica}/${path}`;
-  const i = path.lastIndexOf("/");
-  return i < 0 ? `${s.dirs.at("")}/${path}` : `${s.dirs.at(path.slice(0, i))}/${path.slice(i + 1)}`;
-};
-
-/** A replica path for a read that writes nothing (is it a real directory?): no directory is opened to anchor it. */
-export const dstPlain = (s: RunState, path: string): string => (path === "" ? s.cfg.replica : `${s.cfg.replica}/${path}`);
-
-/** A replica directory itself, for listing it: its own anchor, which readdir follows to the directory it holds. */
-export const dstDir = (s: RunState, dir: string): string => (s.dirs ? s.dirs.at(dir) : dir === "" ? s.cfg.replica : `${s.cfg.replica}/${dir}`);
-
-/** A replica path held for a use after this call returns: a copy's final name, valid until `release`. */
-export interface HeldPath {
-  dst: string;
-  release(): void;
-}
-
-export function holdPath(s: RunState, path: string): HeldPath {
-  if (!s.dirs) return { dst: dstAbs(s, path), release() {} };
-  const dirs = s.dirs;
-  const h: DirHandle = dirs.hold(parentOf(path));
-  let held = true;
-  return {
-    dst: `${h.path}/${baseName(path)}`,
-    release() {
-      if (!held) return;
-      held = false;
-      dirs.release(h);
-    },
-  };
-}
 export const baseName = (path: string): string => path.slice(path.lastIndexOf("/") + 1);
 export const parentOf = (path: string): string => {
   const i = path.lastIndexOf("/");
@@ -296,16 +260,6 @@ function walkHome(deps: RunDeps): string | null {
   }
 }
 
-/** A directory's device and inode, or null when nothing is there. */
-function identityOf(abs: string): string | null {
-  try {
-    const st = lstatSync(abs, { bigint: true });
-    return st.isDirectory() ? `${st.dev}:${st.ino}` : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Before any deletion: is the source still the one the walk started in? A disk unmounted during
  * the run leaves its empty mount point (another device) or nothing, and the directories not yet
@@ -314,7 +268,8 @@ function identityOf(abs: string): string | null {
  * (someone deleted it meanwhile) only puts this run's deletions off, as rclone does after errors.
  */
 function checkSourceStill(s: RunState): void {
-  if (identityOf(s.cfg.source) !== s.sourceId) {
+  const now = dirIdOf(s.cfg.source);
+  if (now === null || s.sourceId === null || !sameDir(now, s.sourceId)) {
     throw new SynchroError("SOURCE_VANISHED", `source ${s.cfg.source} is gone or another file system was mounted there during the run; is a disk unmounted? Nothing was deleted`);
   }
   if (s.vanishedDirs > 0) s.deferDeletes = `${s.vanishedDirs} source director${s.vanishedDirs === 1 ? "y" : "ies"} vanished during the run`;
@@ -343,7 +298,7 @@ export function newRunState(cfg: Config, deps: RunDeps, pair: number, runId: num
     tracked: new Map(),
     home: walkHome(deps),
     dirs: cfg.dryRun ? null : openReplicaDirs(cfg.replica),
-    sourceId: identityOf(cfg.source),
+    sourceId: dirIdOf(cfg.source),
     vanishedDirs: 0,
     deferDeletes: null,
     replicaId: dirIdOf(cfg.replica),
